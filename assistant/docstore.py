@@ -1,0 +1,168 @@
+"""The chunk store (SQLite, stdlib): source of truth for documents, chunk text and provenance.
+
+Why a separate store next to Chroma: text is searchable (BM25) the moment it is extracted, while dense
+embedding (~7 passages/s on 2 cores) completes afterwards; SQLite transactions make a file's replacement
+atomic, so a kill mid-ingestion leaves either the old or the new version, and ``pending`` lets ingestion
+resume. Chroma only holds vectors keyed by chunk id.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import StoreError
+from .schemas import Chunk, DocumentRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    project TEXT NOT NULL, file TEXT NOT NULL, doc_type TEXT NOT NULL, content_hash TEXT NOT NULL,
+    pages INTEGER NOT NULL, chunks INTEGER NOT NULL, ingested_at TEXT NOT NULL, title TEXT,
+    empty_pages TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (project, file));
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, project TEXT NOT NULL, file TEXT NOT NULL, doc_type TEXT NOT NULL,
+    page INTEGER, section TEXT, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    content_hash TEXT NOT NULL, ingested_at TEXT NOT NULL, embedded INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(project, file);
+CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(project, embedded);
+CREATE TABLE IF NOT EXISTS revisions (project TEXT PRIMARY KEY, rev INTEGER NOT NULL);
+"""
+
+_COLUMNS = "id, project, file, doc_type, page, section, start, \"end\", text, content_hash, ingested_at"
+
+
+class DocStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise StoreError(f"Impossible d'ouvrir la base des documents {self.path} : {e}",
+                             fix="vérifiez les droits d'écriture sur le dossier de données (ASSISTANT_DATA_DIR)") from e
+        self._lock = threading.RLock()
+
+    def _tx(self):
+        return _Transaction(self)
+
+    # -- writes -----------------------------------------------------------------------------------
+    def replace_document(self, record: DocumentRecord, chunks: list[Chunk], *, title: str | None = None,
+                         empty_pages: Iterable[int] = ()) -> None:
+        """Atomically replace every chunk of (project, file) by ``chunks``."""
+        with self._tx() as cur:
+            cur.execute("DELETE FROM chunks WHERE project=? AND file=?", (record.project, record.file))
+            cur.executemany(
+                f"INSERT OR REPLACE INTO chunks ({_COLUMNS}, embedded) VALUES (?,?,?,?,?,?,?,?,?,?,?,0)",
+                [(c.id, c.project, c.file, c.doc_type, c.page, c.section, c.start, c.end, c.text,
+                  c.content_hash, c.ingested_at) for c in chunks])
+            cur.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                (record.project, record.file, record.doc_type, record.content_hash, record.pages, len(chunks),
+                 record.ingested_at, title, json.dumps(list(empty_pages))))
+            self._bump(cur, record.project)
+
+    def mark_embedded(self, ids: list[str]) -> None:
+        with self._tx() as cur:
+            cur.executemany("UPDATE chunks SET embedded=1 WHERE id=?", [(i,) for i in ids])
+
+    def delete_document(self, project: str, file: str) -> int:
+        with self._tx() as cur:
+            n = cur.execute("DELETE FROM chunks WHERE project=? AND file=?", (project, file)).rowcount
+            cur.execute("DELETE FROM documents WHERE project=? AND file=?", (project, file))
+            self._bump(cur, project)
+        return n
+
+    def delete_project(self, project: str) -> None:
+        with self._tx() as cur:
+            cur.execute("DELETE FROM chunks WHERE project=?", (project,))
+            cur.execute("DELETE FROM documents WHERE project=?", (project,))
+            self._bump(cur, project)
+
+    @staticmethod
+    def _bump(cur: sqlite3.Cursor, project: str) -> None:
+        cur.execute("INSERT INTO revisions VALUES (?,1) ON CONFLICT(project) DO UPDATE SET rev=rev+1", (project,))
+
+    # -- reads ------------------------------------------------------------------------------------
+    def revision(self, project: str) -> int:
+        row = self._conn.execute("SELECT rev FROM revisions WHERE project=?", (project,)).fetchone()
+        return row[0] if row else 0
+
+    def document(self, project: str, file: str) -> DocumentRecord | None:
+        rows = self._documents("AND d.file=?", (project, file))
+        return rows[0] if rows else None
+
+    def documents(self, project: str) -> list[DocumentRecord]:
+        return self._documents("", (project,))
+
+    def _documents(self, extra_where: str, args: tuple) -> list[DocumentRecord]:
+        # embedded = every chunk of the file has its vector (MIN over the 0/1 flags).
+        sql = ("SELECT d.project, d.file, d.doc_type, d.content_hash, d.pages, d.chunks, d.ingested_at, "
+               "COALESCE(MIN(c.embedded), 1) FROM documents d LEFT JOIN chunks c "
+               f"ON c.project=d.project AND c.file=d.file WHERE d.project=? {extra_where} "
+               "GROUP BY d.project, d.file ORDER BY d.file")
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [DocumentRecord(project=r[0], file=r[1], doc_type=r[2], content_hash=r[3], pages=r[4], chunks=r[5],
+                               ingested_at=r[6], embedded=bool(r[7])) for r in rows]
+
+    def projects(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT DISTINCT project FROM documents ORDER BY project")]
+
+    def chunks(self, project: str) -> list[Chunk]:
+        return self._chunks("WHERE project=? ORDER BY file, page, start", (project,))
+
+    def get(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {c.id: c for c in self._chunks(f"WHERE id IN ({marks})", tuple(ids))}
+
+    def pending(self, project: str, limit: int = 256) -> list[Chunk]:
+        return self._chunks("WHERE project=? AND embedded=0 ORDER BY file, page, start LIMIT ?", (project, limit))
+
+    def pending_count(self, project: str | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM chunks WHERE embedded=0", ()
+        if project is not None:
+            sql, args = sql + " AND project=?", (project,)
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()[0]
+
+    def count(self, project: str) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM chunks WHERE project=?", (project,)).fetchone()[0]
+
+    def _chunks(self, where: str, args: tuple) -> list[Chunk]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM chunks {where}", args).fetchall()
+        keys = ["id", "project", "file", "doc_type", "page", "section", "start", "end", "text", "content_hash",
+                "ingested_at"]
+        return [Chunk(**dict(zip(keys, r))) for r in rows]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT under the store lock; rolls back on any error."""
+
+    def __init__(self, store: DocStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self.store._lock.acquire()
+        self.cur = self.store._conn.cursor()
+        self.cur.execute("BEGIN IMMEDIATE")
+        return self.cur
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.cur.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store._lock.release()

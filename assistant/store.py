@@ -1,0 +1,94 @@
+"""Vector store: the only importer of chromadb. One collection per project, vectors keyed by chunk id.
+
+Chroma is embedded (``PersistentClient`` in the data directory) by default, or a ``chroma run`` server
+through ``HttpClient`` by configuration. We always pass our own vectors: Chroma's default embedding
+function downloads a model at first use, which fails offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .config import StoreSettings
+from .errors import StoreError
+
+# Must be set before chromadb is imported anywhere: no telemetry, ever.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def collection_name(project: str) -> str:
+    """Chroma names allow [a-zA-Z0-9._-], 3–512 chars: a readable slug plus a hash keeps projects apart."""
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", project).strip("-").lower()[:40] or "projet"
+    return f"p-{slug}-{hashlib.sha256(project.encode()).hexdigest()[:10]}"
+
+
+class VectorStore:
+    def __init__(self, settings: StoreSettings, path: Path) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        self.description: str
+        try:
+            if settings.mode == "http":
+                self._client = chromadb.HttpClient(host=settings.host, port=settings.port, settings=chroma_settings)
+                self._client.heartbeat()
+                self.description = f"serveur Chroma http://{settings.host}:{settings.port}"
+            else:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                self.description = f"Chroma embarqué ({path})"
+        except Exception as e:
+            where = f"{settings.host}:{settings.port}" if settings.mode == "http" else str(path)
+            raise StoreError(f"Impossible d'ouvrir la base vectorielle ({where}) : {e}",
+                             fix="vérifiez ASSISTANT_STORE__MODE / HOST / PORT, ou les droits sur le dossier de données") from e
+        self._collections: dict[str, object] = {}
+
+    def _collection(self, project: str):
+        if project not in self._collections:
+            try:
+                self._collections[project] = self._client.get_or_create_collection(
+                    name=collection_name(project), embedding_function=None,
+                    metadata={"project": project, "hnsw:space": "cosine"})
+            except Exception as e:
+                raise StoreError(f"Collection du projet « {project} » inaccessible : {e}",
+                                 fix="relancez ; si l'erreur persiste, ré-indexez le projet") from e
+        return self._collections[project]
+
+    def add(self, project: str, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+        if not ids:
+            return
+        try:
+            self._collection(project).upsert(ids=ids, embeddings=vectors.tolist(), metadatas=metadatas)
+        except Exception as e:
+            raise StoreError(f"Écriture impossible dans la base vectorielle : {e}",
+                             fix="vérifiez l'espace disque, puis relancez l'indexation (elle reprend où elle s'est arrêtée)") from e
+
+    def query(self, project: str, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """Return (chunk id, cosine similarity) best first."""
+        col = self._collection(project)
+        if col.count() == 0:
+            return []
+        res = col.query(query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
+
+    def delete_file(self, project: str, file: str) -> None:
+        self._collection(project).delete(where={"file": file})
+
+    def delete_project(self, project: str) -> None:
+        try:
+            self._client.delete_collection(collection_name(project))
+        except Exception:  # already absent: nothing to delete
+            pass
+        self._collections.pop(project, None)
+
+    def count(self, project: str) -> int:
+        return self._collection(project).count()
+
+    def ids(self, project: str) -> set[str]:
+        return set(self._collection(project).get(include=[])["ids"])
