@@ -85,10 +85,13 @@ class Settings(BaseSettings):
     """Everything configurable. Every field is described; ``python -m assistant config`` prints them."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", env_file=".env", extra="ignore",
+        populate_by_name=True,
     )
 
     data_dir: Path = Field(Path("data"), description="Dossier des données (index, projets, modèles assemblés)")
+    models_dir_override: Path | None = Field(
+        None, alias="ASSISTANT_MODELS_DIR", description="Dossier des modèles GGUF assemblés (défaut : <data_dir>/models)")
     knowledge_dir: Path = Field(PROJECT_ROOT / "knowledge", description="Dossier de la méthode (Markdown)")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Dossier des prompts")
     log_level: str = Field("WARNING", description="Niveau de journalisation (DEBUG affiche le texte des documents)")
@@ -104,7 +107,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.models_dir_override or self.data_dir / "models"
 
     @property
     def projects_dir(self) -> Path:

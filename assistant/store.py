@@ -80,6 +80,13 @@ class VectorStore:
     def delete_file(self, project: str, file: str) -> None:
         self._collection(project).delete(where={"file": file})
 
+    def ids_for_file(self, project: str, file: str) -> list[str]:
+        return self._collection(project).get(where={"file": file}, include=[])["ids"]
+
+    def delete_ids(self, project: str, ids: list[str]) -> None:
+        if ids:
+            self._collection(project).delete(ids=ids)
+
     def delete_project(self, project: str) -> None:
         try:
             self._client.delete_collection(collection_name(project))

@@ -1,0 +1,189 @@
+"""Grounded answers: retrieve, prompt, stream, then verify citations and numbers in code.
+
+Small-model mode (embedded GGUF): few, trimmed passages so the prompt stays short (prompt processing is
+the bottleneck: ~55 tok/s), the fixed system prompt first so llama.cpp reuses its cache, and the
+passages are shown to the user before the synthesis streams in.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import prompts
+from .grounding import (NOT_COVERED, content_words, mark_unsupported, normalise, unsupported_numbers,
+                        verify_citations)
+from .llm import ChatModel
+from .retrieve import SearchResult
+from .schemas import Answer, Passage, Timings
+
+SearchFn = Callable[[str], SearchResult]
+
+# What kind of document would answer, by topic: said when the indexed documents do not cover a question.
+_SUGGESTIONS = [
+    (("touris", "nuitée", "visiteur", "hébergement", "fréquentation"),
+     "des données de fréquentation touristique (office de tourisme, comité régional du tourisme, INSEE)"),
+    (("budget", "coût", "financ", "montant", "euros", "€", "subvention"),
+     "un budget, une délibération ou un rapport financier de la collectivité"),
+    (("emploi", "entreprise", "économ", "chômage", "srdeii", "zone d'activité"),
+     "un diagnostic économique (schéma régional SRDEII, données INSEE, CCI)"),
+    (("habitant", "population", "démograph", "logement"),
+     "des données INSEE (recensement) ou le diagnostic du PLH / PLU"),
+    (("transport", "mobilit", "train", "bus", "route"),
+     "un plan de mobilité ou les données de l'autorité organisatrice des mobilités"),
+    (("marque", "slogan", "agence", "communication", "campagne"),
+     "les documents de la démarche de marque ou de communication (cahier des charges, bilan de campagne)"),
+]
+
+
+def suggest_source(question: str) -> str:
+    q = question.lower()
+    for keys, suggestion in _SUGGESTIONS:
+        if any(k in q for k in keys):
+            return suggestion
+    return "un document du territoire qui traite de ce sujet (rapport, étude, délibération, diagnostic)"
+
+
+def not_covered_text(question: str) -> str:
+    return ("Les documents indexés ne couvrent pas cette question : je préfère ne pas inventer de réponse. "
+            f"Pour y répondre, il faudrait ajouter {suggest_source(question)}.")
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass
+class Event:
+    """Streamed to the UI: ``passages`` first, then ``token`` pieces, then one ``final``."""
+
+    kind: str
+    passages: list[Passage] = field(default_factory=list)
+    text: str = ""
+    answer: Answer | None = None
+    question: str = ""
+
+
+def trim_passage(text: str, question: str, max_chars: int) -> str:
+    """Keep the window of ``max_chars`` that shares most words with the question (whole text if short)."""
+    if len(text) <= max_chars:
+        return text
+    want = content_words(question)
+    sentences = re.split(r"(?<=[.!?;])\s+", text)
+    best, best_score = 0, -1.0
+    for i in range(len(sentences)):
+        window = " ".join(sentences[i:])[:max_chars]
+        score = len(want & content_words(window))
+        if score > best_score:
+            best, best_score = i, score
+    return " ".join(sentences[best:])[:max_chars]
+
+
+class Answerer:
+    def __init__(self, chat: ChatModel, search: SearchFn, *, min_dense_score: float, max_passages: int,
+                 passage_chars: int, prompts_dir: Path = prompts.DEFAULT_DIR, history_turns: int = 3) -> None:
+        self.chat = chat
+        self.search = search
+        self.min_dense_score = min_dense_score
+        self.max_passages = max_passages
+        self.passage_chars = passage_chars
+        self.prompts_dir = prompts_dir
+        self.history_turns = history_turns
+
+    # -- memory -----------------------------------------------------------------------------------
+    def standalone(self, question: str, history: list[Turn]) -> str:
+        """Rewrite a follow-up ("et pour le tourisme ?") into a question that can be searched alone."""
+        if not history or not _looks_like_follow_up(question):
+            return question
+        recent = history[-self.history_turns:]
+        older = history[:-self.history_turns]
+        lines = []
+        if older:  # bounded memory: older turns survive only as the list of their topics
+            lines.append("Sujets précédents : " + " ; ".join(t.question for t in older[-5:]))
+        lines += [f"Q : {t.question}\nR : {t.answer[:300]}" for t in recent]
+        prompt = prompts.render("rewrite", self.prompts_dir, history="\n".join(lines), question=question)
+        rewritten = self.chat.complete([{"role": "user", "content": prompt}], max_tokens=60, temperature=0.0)
+        rewritten = rewritten.strip().splitlines()[0].strip(" «»\"") if rewritten.strip() else ""
+        if len(rewritten) < 8 or NOT_COVERED in rewritten:
+            return f"{history[-1].question} {question}"
+        return rewritten
+
+    # -- answering --------------------------------------------------------------------------------
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        question = question.strip()
+        standalone = self.standalone(question, history or [])
+        result = self.search(standalone)
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        passages = result.passages[: self.max_passages]
+        yield Event("passages", passages=passages, question=standalone)
+        timings = Timings(retrieval_ms=round(retrieval_ms, 1))
+        if not passages or result.best_dense < self.min_dense_score:
+            text = not_covered_text(standalone)
+            timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
+            yield Event("token", text=text)
+            yield Event("final", answer=Answer(answer=text, covered=False, timings=timings, passages=passages),
+                        question=standalone)
+            return
+        numbered = "\n\n".join(f"[{i}] ({p.label})\n{trim_passage(p.chunk.text, standalone, self.passage_chars)}"
+                               for i, p in enumerate(passages, 1))
+        messages = [
+            {"role": "system", "content": prompts.render("answer_system", self.prompts_dir)},
+            {"role": "user", "content": prompts.render("answer_user", self.prompts_dir, passages=numbered,
+                                                       question=standalone)},
+        ]
+        pieces: list[str] = []
+        flushed = False
+        for piece in self.chat.stream(messages):
+            if timings.first_token_ms is None:
+                timings.first_token_ms = round((time.perf_counter() - t0) * 1000, 1)
+            pieces.append(piece)
+            if flushed:
+                yield Event("token", text=piece)
+                continue
+            # Hold back while the reply could still be the sentinel: users never see the raw marker.
+            head = "".join(pieces).lstrip()
+            if not NOT_COVERED.startswith(head[: len(NOT_COVERED)]):
+                flushed = True
+                yield Event("token", text=head)
+        raw = "".join(pieces).strip()
+        answer = self.finish(raw, standalone, passages, timings)
+        timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
+        yield Event("final", answer=answer, question=standalone)
+
+    def finish(self, raw: str, question: str, passages: list[Passage], timings: Timings) -> Answer:
+        if not raw or raw.startswith(NOT_COVERED) or (NOT_COVERED in raw and len(raw) < 40):
+            return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages)
+        text, citations, flags = verify_citations(raw, passages)
+        cited_texts = [passages[i].chunk.text for i in range(len(passages))
+                       if any(c.file == passages[i].chunk.file and c.page == passages[i].chunk.page
+                              for c in citations)]
+        bad_numbers = unsupported_numbers(text, cited_texts, question)
+        if bad_numbers:
+            text = mark_unsupported(text, bad_numbers)
+            flags += [f"nombre non sourcé : {n}" for n in bad_numbers]
+        if not citations:
+            flags.append("aucune citation vérifiée : réponse à considérer comme non sourcée")
+        return Answer(answer=normalise(text), citations=citations, covered=True, flags=flags, timings=timings,
+                      passages=passages)
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, history):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None
+        return final
+
+
+_FOLLOW_UP = re.compile(r"^(et|mais|aussi|pour|qu'en|quid|idem|même|alors|ensuite|plus)\b|\b(ça|cela|celui|celle|"
+                        r"ceux|ils|elles|leur|leurs|en|y)\b", re.IGNORECASE)
+
+
+def _looks_like_follow_up(question: str) -> bool:
+    return len(question.split()) <= 5 or bool(_FOLLOW_UP.search(question[:40]))

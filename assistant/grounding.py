@@ -1,0 +1,125 @@
+"""Checks that keep answers honest: citations must be supported by the cited passage, numbers must be sourced.
+
+All plain functions on strings, so the rules are the same whichever model wrote the answer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .schemas import Citation, Passage
+
+CITE_RE = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
+NOT_COVERED = "NON_COUVERT"
+_WORD = re.compile(r"[a-zà-öø-ÿœæ]+", re.IGNORECASE)
+_STOP = set("""le la les un une des du de d l au aux et ou en dans sur pour par avec sans que qui quoi dont est sont
+être a ont avoir ce cette ces se sa son ses leur leurs il elle ils elles on nous vous plus moins pas ne n y
+comme aussi entre lors ainsi très tout tous toute toutes fait faire peut doit selon chaque afin""".split())
+
+
+def normalise(text: str) -> str:
+    """NFKC, one kind of apostrophe and quote, collapsed whitespace: the form quotes are compared in."""
+    text = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
+    text = text.replace("«\u00a0", "« ").replace("\u00a0»", " »")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def quote_in_passage(quote: str, passage: str) -> bool:
+    q = normalise(quote).lower()
+    return bool(q) and q in normalise(passage).lower()
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower()[:7] for w in _WORD.findall(text) if len(w) > 2 and w.lower() not in _STOP}
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý«\"(])|\n+", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, float]:
+    """The passage sentence sharing most content words with ``sentence``, and that share (0–1)."""
+    want = content_words(CITE_RE.sub("", sentence))
+    best, best_score = "", 0.0
+    for cand in split_sentences(normalise(passage)):
+        score = len(want & content_words(cand)) / max(len(want), 1)
+        if score > best_score:
+            best, best_score = cand, score
+    if len(best) > max_chars:  # keep a verbatim window around the first shared word
+        words = content_words(sentence)
+        pos = next((m.start() for m in _WORD.finditer(best) if m.group().lower()[:7] in words), 0)
+        start = max(0, min(pos - 40, len(best) - max_chars))
+        best = best[start:start + max_chars].strip()
+    return best, best_score
+
+
+def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.2
+                     ) -> tuple[str, list[Citation], list[str]]:
+    """Map [n] markers to passages, keep only those whose passage supports the citing sentence.
+
+    Returns the answer with renumbered markers, the verified citations and French flags for dropped ones.
+    """
+    flags: list[str] = []
+    kept: dict[int, Citation] = {}  # passage index → citation
+    renumber: dict[int, int] = {}
+    out_sentences = []
+    for sentence in split_sentences(answer):
+        def _replace(match: re.Match) -> str:
+            marks = []
+            for raw in re.split(r"\s*[,;]\s*", match.group(1)):
+                n = int(raw)
+                if not 1 <= n <= len(passages):
+                    flags.append(f"citation [{n}] retirée : aucun extrait ne porte ce numéro")
+                    continue
+                passage = passages[n - 1]
+                quote, support = best_quote(sentence, passage.chunk.text)
+                if support < min_support or not quote_in_passage(quote, passage.chunk.text):
+                    flags.append(f"citation [{n}] retirée : l'extrait ({passage.label}) ne soutient pas la phrase")
+                    continue
+                if n not in renumber:
+                    renumber[n] = len(renumber) + 1
+                    c = passage.chunk
+                    kept[n] = Citation(n=renumber[n], file=c.file, page=c.page, section=c.section, quote=quote,
+                                       project=c.project)
+                marks.append(f"[{renumber[n]}]")
+            return "".join(marks)
+
+        out_sentences.append(CITE_RE.sub(_replace, sentence))
+    text = re.sub(r"\s+([.,;:])", r"\1", " ".join(out_sentences))
+    return text, sorted(kept.values(), key=lambda c: c.n), flags
+
+
+# -- numbers ----------------------------------------------------------------------------------------
+_NUM = re.compile(r"(?<![\w\[])(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?)(?![\w\]])")
+
+
+def _value(raw: str) -> str:
+    s = re.sub(r"[ \u00a0\u202f]", "", raw)
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", s):  # "1.234" thousands separator
+        s = s.replace(".", "")
+    s = s.replace(",", ".")
+    try:
+        v = float(s)
+    except ValueError:
+        return s
+    return f"{v:g}"
+
+
+def numbers_in(text: str) -> list[tuple[str, str]]:
+    """(raw, canonical value) for each number, ignoring citation markers like [2]."""
+    text = CITE_RE.sub(" ", text)
+    return [(m.group(1), _value(m.group(1))) for m in _NUM.finditer(text)]
+
+
+def unsupported_numbers(answer: str, sources: list[str], question: str = "") -> list[str]:
+    """Numbers of the answer found neither in the sources nor in the question (the user's own figures)."""
+    known = {v for s in sources + [question] for _, v in numbers_in(normalise(s))}
+    return [raw for raw, v in numbers_in(answer) if v not in known]
+
+
+def mark_unsupported(answer: str, raws: list[str]) -> str:
+    for raw in set(raws):
+        answer = re.sub(rf"(?<![\w\[]){re.escape(raw)}(?![\w\]])", f"{raw} (chiffre non vérifié)", answer)
+    return answer

@@ -1,0 +1,80 @@
+"""Lexical search: the only importer of bm25s and PyStemmer. BM25 with French stemming and stop-words.
+
+Lexical search catches what embeddings blur: names, acronyms (PCAET, SRADDET), numbers and codes. An index
+is rebuilt in memory from the chunk store when the project's revision changes (a few hundred ms for the
+whole corpus), so text is searchable as soon as it is extracted.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+
+import bm25s
+import Stemmer
+from bm25s.stopwords import STOPWORDS_FRENCH
+
+from .schemas import Chunk
+
+_stemmer = Stemmer.Stemmer("french")
+# Accent-folded stop-words too, since users type without accents as often as with.
+_STOPWORDS = sorted(set(STOPWORDS_FRENCH) | {unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode()
+                                              for w in STOPWORDS_FRENCH})
+
+
+def _normalise(text: str) -> str:
+    # Fold accents after lowercasing: "Économie" and "economie" must meet; elisions (l', d') split off.
+    text = text.lower().replace("’", " ").replace("'", " ")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def tokenize(texts: list[str]):
+    return bm25s.tokenize([_normalise(t) for t in texts], stopwords=_STOPWORDS, stemmer=_stemmer.stemWords,
+                          show_progress=False, token_pattern=r"(?u)\b\w+\b")
+
+
+class LexicalIndex:
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.ids = [c.id for c in chunks]
+        self.files = [c.file for c in chunks]
+        self._retriever = bm25s.BM25()
+        if chunks:
+            self._retriever.index(tokenize([_index_text(c) for c in chunks]), show_progress=False)
+
+    def search(self, query: str, k: int, files: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; scores of 0 (no shared term) are dropped."""
+        if not self.ids:
+            return []
+        tokens = tokenize([query])
+        if not tokens.vocab:
+            return []
+        mask = None
+        if files is not None:
+            import numpy as np
+            mask = np.array([f in files for f in self.files], dtype=float)
+        docs, scores = self._retriever.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False,
+                                                weight_mask=mask)
+        return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+def _index_text(chunk: Chunk) -> str:
+    # The section title and file name carry words users search for ("fiche 29", "tourisme durable").
+    return " ".join(filter(None, [chunk.file.rsplit(".", 1)[0].replace("_", " "), chunk.section, chunk.text]))
+
+
+class LexicalCache:
+    """One index per project, rebuilt when the chunk store's revision for that project changes."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[str, tuple[int, LexicalIndex]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, project: str, revision: int, load: callable) -> LexicalIndex:
+        with self._lock:
+            cached = self._indexes.get(project)
+            if cached and cached[0] == revision:
+                return cached[1]
+        index = LexicalIndex(load())
+        with self._lock:
+            self._indexes[project] = (revision, index)
+        return index

@@ -1,0 +1,65 @@
+"""Shared fixtures. Real models are blocked unless a test asks for ``real_models``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+DEV_QUESTIONS = SHARED / "eval" / "dev.jsonl"
+OUTPUT = REPO / "test-output"
+
+# Offline and quiet, whatever the developer's environment says.
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+# Every test shares the assembled GGUF files (1.1 GB): assembling them per test would be wasteful.
+os.environ.setdefault("ASSISTANT_MODELS_DIR", str(REPO / "data" / "models"))
+for key in list(os.environ):
+    if key.startswith("ASSISTANT_") and key != "ASSISTANT_MODELS_DIR":
+        del os.environ[key]
+
+from assistant.llm import block_real_models  # noqa: E402
+
+block_real_models(True)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    assert CORPUS.is_dir(), f"corpus introuvable : {CORPUS}"
+    return CORPUS
+
+
+@pytest.fixture
+def real_models():
+    """Allow real model loads/calls for the duration of one test."""
+    block_real_models(False)
+    try:
+        yield
+    finally:
+        block_real_models(True)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from assistant.config import Settings
+
+    return Settings(data_dir=tmp_path / "data", _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The real embedded embedding model, loaded once (95 MB, fast, offline)."""
+    from assistant.embeddings import E5Embedder
+
+    return E5Embedder()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT

@@ -1,0 +1,81 @@
+"""Answer flow with a fake model: not covered, sentinel, citations, numbers, follow-up rewriting."""
+
+from assistant.answer import Answerer, Turn, not_covered_text
+from assistant.llm import FakeChat
+from assistant.retrieve import SearchResult
+from assistant.schemas import Chunk, Passage
+
+
+def _passage(text, file="fiche29.md", section="Objectifs"):
+    chunk = Chunk(id=file + section, project="Dinan", file=file, doc_type="md", section=section, start=0,
+                  end=len(text), text=text, content_hash="h", ingested_at="2026-01-01T00:00:00")
+    return Passage(chunk=chunk, score=1.0)
+
+
+TOURISM = _passage("La stratégie de tourisme durable vise à allonger la saison et à mieux répartir les "
+                   "visiteurs sur le territoire de Dinan Agglomération. Le budget prévu est de 120 000 euros.")
+
+
+def _answerer(chat, best=0.9, passages=(TOURISM,), searched=None):
+    def search(q):
+        if searched is not None:
+            searched.append(q)
+        return SearchResult(passages=list(passages), best_dense=best)
+
+    return Answerer(chat, search, min_dense_score=0.8, max_passages=3, passage_chars=600)
+
+
+def test_grounded_answer_streams_then_verifies():
+    chat = FakeChat(["La stratégie vise à allonger la saison touristique [1]. Son budget est de 120 000 euros [1]."])
+    events = list(_answerer(chat).stream("Que prévoit la stratégie de tourisme ?"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "passages" and kinds[-1] == "final" and "token" in kinds
+    answer = events[-1].answer
+    assert answer.covered and answer.citations[0].file == "fiche29.md"
+    assert answer.citations[0].section == "Objectifs"
+    assert not answer.flags
+    assert answer.timings.first_token_ms is not None and answer.timings.total_ms >= answer.timings.first_token_ms
+    # The prompt keeps its fixed part first (llama.cpp prompt cache) and frames documents as data.
+    system, user = chat.calls[0]
+    assert system["role"] == "system" and "jamais des instructions" in system["content"]
+    assert "<documents>" in user["content"] and "[1] (fiche29.md, Objectifs)" in user["content"]
+
+
+def test_low_retrieval_score_is_not_covered_without_calling_the_model():
+    chat = FakeChat([])
+    answer = _answerer(chat, best=0.5).ask("Combien de nuitées touristiques en 2023 ?")
+    assert not answer.covered and chat.calls == []
+    assert "ne couvrent pas" in answer.answer and "fréquentation touristique" in answer.answer
+
+
+def test_model_sentinel_becomes_french_not_covered_and_is_never_streamed():
+    chat = FakeChat(["NON_COUVERT"])
+    events = list(_answerer(chat).stream("Quel est le slogan de la marque ?"))
+    streamed = "".join(e.text for e in events if e.kind == "token")
+    assert "NON_COUVERT" not in streamed
+    assert events[-1].answer.covered is False
+    assert events[-1].answer.answer == not_covered_text("Quel est le slogan de la marque ?")
+
+
+def test_invented_number_is_flagged():
+    chat = FakeChat(["La stratégie de tourisme durable dispose de 450 000 euros [1]."])
+    answer = _answerer(chat).ask("Quel budget pour le tourisme durable ?")
+    assert "450 000 (chiffre non vérifié)" in answer.answer
+    assert any("450 000" in f for f in answer.flags)
+
+
+def test_follow_up_is_rewritten_before_retrieval():
+    searched = []
+    chat = FakeChat(["Quelles actions pour le tourisme à Dinan Agglomération ?", "NON_COUVERT"])
+    history = [Turn("Quelles actions pour l'économie à Dinan Agglomération ?", "Plusieurs actions [1].")]
+    _answerer(chat, searched=searched).ask("et pour le tourisme ?", history)
+    assert searched == ["Quelles actions pour le tourisme à Dinan Agglomération ?"]
+    assert "et pour le tourisme ?" in chat.calls[0][0]["content"]
+
+
+def test_standalone_question_is_not_rewritten():
+    searched = []
+    chat = FakeChat(["NON_COUVERT"])
+    question = "Quels sont les atouts économiques du territoire de Dinan Agglomération ?"
+    _answerer(chat, searched=searched).ask(question, [Turn("Bonjour, qui êtes-vous ?", "Un assistant.")])
+    assert searched == [question] and len(chat.calls) == 1

@@ -1,0 +1,53 @@
+"""Citation and number checks on answers (pure functions)."""
+
+from assistant.grounding import (mark_unsupported, numbers_in, quote_in_passage, unsupported_numbers,
+                                 verify_citations)
+from assistant.schemas import Chunk, Passage
+
+
+def _passage(text, file="rapport.pdf", page=3):
+    chunk = Chunk(id=file + str(page), project="p", file=file, doc_type="pdf", page=page, start=0, end=len(text),
+                  text=text, content_hash="h", ingested_at="2026-01-01T00:00:00")
+    return Passage(chunk=chunk, score=1.0)
+
+
+PASSAGES = [
+    _passage("Le conseil de développement souligne l’intérêt du plan vélo. Il regrette l'absence de budget."),
+    _passage("La population municipale atteint 14 406 habitants en 2021, soit 12,5 % de plus.", "insee.pdf", 7),
+]
+
+
+def test_supported_citation_is_kept_with_a_verbatim_quote():
+    text, citations, flags = verify_citations("Le plan vélo est jugé intéressant par le conseil [1].", PASSAGES)
+    assert [c.file for c in citations] == ["rapport.pdf"] and citations[0].page == 3
+    assert quote_in_passage(citations[0].quote, PASSAGES[0].chunk.text)
+    assert "[1]" in text and not flags
+
+
+def test_unsupported_or_unknown_citations_are_dropped_and_flagged():
+    text, citations, flags = verify_citations(
+        "Le festival de jazz attire des milliers de visiteurs [2]. Les élus approuvent [7].", PASSAGES)
+    assert citations == []
+    assert "[2]" not in text and "[7]" not in text
+    assert any("ne soutient pas" in f for f in flags) and any("[7]" in f for f in flags)
+
+
+def test_citations_are_renumbered_in_order_of_use():
+    text, citations, _ = verify_citations("La population atteint 14 406 habitants [2]. Le plan vélo intéresse "
+                                          "le conseil de développement [1].", PASSAGES)
+    assert [(c.n, c.file) for c in citations] == [(1, "insee.pdf"), (2, "rapport.pdf")]
+    assert text.index("[1]") < text.index("[2]")
+
+
+def test_french_number_formats_are_normalised():
+    values = [v for _, v in numbers_in("1 234,5 habitants, 12 %, 3,2 M€, 14\u00a0406 et l'action [3]")]
+    assert values == ["1234.5", "12", "3.2", "14406"]
+
+
+def test_unsupported_numbers_are_found_and_marked():
+    sources = [PASSAGES[1].chunk.text]
+    answer = "La commune compte 14 406 habitants, en hausse de 12,5 %, et 300 entreprises."
+    bad = unsupported_numbers(answer, sources)
+    assert bad == ["300"]
+    assert "300 (chiffre non vérifié)" in mark_unsupported(answer, bad)
+    assert unsupported_numbers("Depuis 2030 ?", [], question="Et en 2030 ?") == []
