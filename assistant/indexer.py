@@ -69,7 +69,7 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
     message = f"« {name} » : {len(chunks)} passages indexés"
     if doc.empty_pages:
         message += (f" ; pages sans texte ignorées : {_ranges(doc.empty_pages)} "
-                    "(scans ou images : passez-les à l'OCR pour les rendre consultables)")
+                    "(pages blanches, ou scans à passer dans un logiciel d'OCR pour les rendre consultables)")
     return FileReport(file=name, status="replaced" if existing else "indexed", chunks=len(chunks),
                       pages=doc.page_count, message=message, empty_pages=doc.empty_pages)
 

@@ -293,16 +293,18 @@ def restore_dropped_ti(text: str, lexicon: Lexicon) -> str:
 _HYPHEN_PREFIXES = frozenset(
     "ci là sous sur éco eco co non quasi semi demi mi auto anti inter intra extra ex post pré pre contre après "
     "avant arrière grand grande mono multi pluri bi tri néo pseudo vice franco euro socio agro bio géo plate "
-    "porte après-midi peut rez ultra".split()
+    "porte peut rez ultra à vis".split()
 )
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœæ")
 # Second elements that are whole words after a hyphen ("peut-être", "celle-ci", "y a-t-il").
 _HYPHEN_SUFFIXES = frozenset(
-    "être ci là même mêmes dessus dessous delà il ils elle elles on t y en vous nous moi toi lui leur eux".split()
+    "être ci là même mêmes dessus dessous delà il ils elle elles on t y en vous nous moi toi lui leur eux dire "
+    "vis".split()
 )
 # Word endings that show the right-hand fragment is the end of a cut word, not a second word.
 _CONTINUATIONS = ("ment", "tion", "sion", "ité", "ique", "able", "ible", "age", "ance", "ence", "eur", "euse",
                   "isme", "iste", "ant", "ante", "ent", "ement", "aire", "ier", "ière", "ure", "elle", "ive", "if")
-_HYPHEN_BREAK_RE = re.compile(rf"({_LETTERS}+)-[ \t]*\n[ \t]*({_LETTERS}+)(?=(.?))")
+_HYPHEN_BREAK_RE = re.compile(rf"({_LETTERS}+)-[ \t]*\n[ \t]*({_LETTERS}+)(?=(.{{0,2}}))")
 
 
 def fix_hyphenation(text: str, lexicon: Lexicon | None = None) -> str:
@@ -316,7 +318,8 @@ def fix_hyphenation(text: str, lexicon: Lexicon | None = None) -> str:
         before = text[max(0, start - 80) : start]
         keep = (
             right[0].isupper()
-            or after in ("-", ".", "/", "@")  # "Hauts-\nde-France", "demarches-\nsimplifiees.fr"
+            or after[:1] in ("-", "/", "@")  # "Hauts-\nde-France", a path, an e-mail
+            or re.match(r"\.[a-z]", after) is not None  # "demarches-\nsimplifiees.fr"
             or re.search(r"(https?://|www\.|@)\S*$", before) is not None
             or f"{low_left}-{low_right}" in lexicon.compounds
         )
@@ -326,6 +329,9 @@ def fix_hyphenation(text: str, lexicon: Lexicon | None = None) -> str:
             keep = (
                 low_left in _HYPHEN_PREFIXES
                 or low_right in _HYPHEN_SUFFIXES
+                # French hyphenation cuts before a consonant: a fragment opening on a vowel is a second word
+                # ("bois-\nénergie"), not the end of a cut one.
+                or low_right[0] in _VOWELS
                 or (
                     len(low_left) >= 4
                     and lexicon.words[low_left] > 0
@@ -345,11 +351,11 @@ _PAGE_NUMBER_RE = re.compile(
 )
 
 
-def _line_key(line: str) -> str:
-    """Key under which a header line is the same on every page (page numbers and dates differ)."""
+def _line_key(line: str, page_number: int, offsets: Collection[int]) -> str:
+    """Key under which a running line is the same on every page: its page number (only) becomes "#"."""
     key = re.sub(r"\s+", " ", line).strip().lower()
     key = re.sub(r"[–—‐-]", "-", key)
-    return re.sub(r"\d", "#", key)
+    return re.sub(r"\d+", lambda m: "#" if int(m.group()) - page_number in offsets else m.group(), key)
 
 
 def margin_key(line: str) -> str:
@@ -372,7 +378,8 @@ def strip_running_lines(
 
     A candidate line is in the page margins: if ``margins`` gives, per page, the whitespace-free lower-case texts
     drawn in the top/bottom margins (from PDF geometry), a line is a candidate when it is one of them (or, if at
-    least 6 characters long, part of one); otherwise the first and last ``zone`` non-empty lines are. A candidate is removed when the same line (digits aside) is a candidate
+    least 6 characters long, part of one); otherwise the first and last lines are, and page numbers among the first
+    and last ``zone`` lines. A candidate is removed when the same line (digits aside) is a candidate
     on at least ``min_share`` of the pages, or when it is a page number that follows the page index.
     """
     n = len(pages)
@@ -383,20 +390,27 @@ def strip_running_lines(
         if margin is not None:
             chosen = {i for i, line in enumerate(lines) if _in_margin(margin_key(line), margin)}
         else:
+            # Without geometry only the outermost line at each end (page numbers aside) can be a running line:
+            # a template question repeated as the second line of every fiche is content, not a header.
             filled = [i for i, line in enumerate(lines) if line.strip()]
-            chosen = set(filled[:zone] + filled[-zone:])
+            ends = filled[:zone] + filled[-zone:]
+            chosen = {i for i in ends if _PAGE_NUMBER_RE.match(lines[i].strip())}
+            texts = [i for i in filled if i not in chosen]
+            if texts:
+                chosen |= {texts[0], texts[-1]}
         candidates.append(chosen)
 
-    page_share: Counter = Counter()
+    threshold = max(2, math.ceil(min_share * n))
+    # Page numbers: the printed number minus the page index is the same on most pages ("5" on page 5, "5/42").
     offsets: Counter = Counter()
     for index, (lines, chosen) in enumerate(zip(split_pages, candidates)):
-        page_share.update({_line_key(lines[i]) for i in chosen})
-        numbers = {int(m.group(1)) - (index + 1) for i in chosen if (m := _PAGE_NUMBER_RE.match(lines[i].strip()))}
-        offsets.update(numbers)
-    threshold = max(2, math.ceil(min_share * n))
+        offsets.update({int(m.group(1)) - (index + 1) for i in chosen
+                        if (m := _PAGE_NUMBER_RE.match(lines[i].strip()))})
+    offset_ok = {off for off, count in offsets.items() if count >= threshold}
+    page_share: Counter = Counter()
+    for index, (lines, chosen) in enumerate(zip(split_pages, candidates)):
+        page_share.update({_line_key(lines[i], index + 1, offset_ok or {0}) for i in chosen})
     repeated = {key for key, count in page_share.items() if count >= threshold} if n >= 3 else set()
-    # Page numbers: the printed number minus the page index is the same on most pages ("5" on page 5, "5/42").
-    offset_ok = {off for off, count in offsets.items() if count >= max(2, math.ceil(min_share * n))}
 
     cleaned: list[str] = []
     for index, (lines, chosen) in enumerate(zip(split_pages, candidates)):
@@ -405,7 +419,7 @@ def strip_running_lines(
         for i, line in enumerate(lines):
             if i in chosen:
                 number = _PAGE_NUMBER_RE.match(line.strip())
-                if _line_key(line) in repeated:
+                if _line_key(line, index + 1, offset_ok or {0}) in repeated:
                     continue
                 if number and (in_margin or int(number.group(1)) - (index + 1) in offset_ok):
                     continue

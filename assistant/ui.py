@@ -1,83 +1,706 @@
-"""Web interface: the only gradio importer. Layout and event wiring only; all logic lives in the facade."""
+"""Web interface in French: the only gradio importer. Layout and event wiring only; logic lives in the facades.
+
+Screens: Discussion (sourced answers), Documents (upload, list, remove), Démarche (guided method), Exports,
+Paramètres. One territory selector sits above the tabs and drives every screen.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no outbound traffic
 
 import gradio as gr  # noqa: E402
+import pandas as pd  # noqa: E402  (a gradio dependency)
 
+from . import session  # noqa: E402
+from . import strategy_tables as tables  # noqa: E402
 from .answer import Turn  # noqa: E402
 from .config import Settings  # noqa: E402
 from .core import Assistant  # noqa: E402
-from .errors import AssistantError  # noqa: E402
+from .errors import AssistantError, InputError  # noqa: E402
+from .schemas import KNOWLEDGE_PROJECT, Answer, Passage  # noqa: E402
+from .workflow.agenda import Agenda, Gate, agenda  # noqa: E402
+from .workflow.artifacts import STAGE_LABELS, STAGES, Strategy  # noqa: E402
+from .workflow.items import find_item, iter_items, pending_review  # noqa: E402
+from .workflow.provenance import STAKEHOLDER_LABELS  # noqa: E402
 
-HEAD = "<script>document.documentElement.lang = 'fr';</script>"
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "ui_static"
+TITLE = "Assistant de stratégie territoriale"
+LOADING = "Chargement du modèle local (≈10 s la première fois)…"
+NO_PROJECT = "Choisissez un territoire en haut de la page, ou tapez le nom d'un nouveau territoire."
+
+# lang="fr" for screen readers, and every element of class "statut" becomes a polite live region, so that
+# status changes are announced without moving the focus (gradio renders tabs lazily: observe the DOM).
+HEAD = """<script>
+document.documentElement.lang = 'fr';
+(function () {
+  function mark() {
+    document.documentElement.lang = 'fr';
+    document.querySelectorAll('.statut:not([aria-live])').forEach(function (el) {
+      el.setAttribute('role', 'status');
+      el.setAttribute('aria-live', 'polite');
+    });
+  }
+  new MutationObserver(mark).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener('DOMContentLoaded', mark);
+})();
+</script>"""
+
+DOC_COLUMNS = ["Document", "Type", "Pages", "Passages", "Indexé le", "État"]
+REPORT_COLUMNS = ["Fichier", "Statut", "Pages", "Passages", "Détail"]
 
 
-def _sources_markdown(answer) -> str:
+def theme() -> gr.themes.Base:
+    # Dark blue actions on white: contrast ≥ 4.5:1 for text (the default orange is below AA with white text).
+    return gr.themes.Default(primary_hue="blue", neutral_hue="slate").set(
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_text_color="white",
+        button_cancel_background_fill="#b91c1c",
+        button_cancel_text_color="white",
+        body_text_color_subdued="#374151",
+        input_placeholder_color="#4b5563",
+    )
+
+
+# --- formatting -----------------------------------------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    """Quotes come from documents: keep their characters from being read as Markdown or HTML."""
+    for ch in "\\`*_[]<>#|":
+        text = text.replace(ch, "\\" + ch)
+    return " ".join(text.split())
+
+
+def _where(page: int | None, section: str | None) -> str:
+    return f"p. {page}" if page else (section or "")
+
+
+def _source_link(space: session.ProjectSpace | None, project: str, file: str, page: int | None,
+                 section: str | None) -> str:
+    label = _escape(", ".join(x for x in (file, _where(page, section)) if x))
+    if project == KNOWLEDGE_PROJECT:
+        return f"{label} (méthode)"
+    url = space.document_url(file, page) if space else None
+    return f"[{label}]({url})" if url else label
+
+
+def answer_markdown(answer: Answer, space: session.ProjectSpace | None) -> str:
+    """The answer, then its verified sources: plain Markdown, so that the copy button copies readable text."""
     if not answer.covered:
-        return "**Non couvert par les documents indexés.**"
-    if not answer.citations:
-        return "_Aucune source vérifiée pour cette réponse._"
-    lines = ["**Sources vérifiées**"]
-    for c in answer.citations:
-        where = f"page {c.page}" if c.page else (c.section or "")
-        lines.append(f"- [{c.n}] {c.file}, {where} — « {c.quote} »")
-    lines += [f"- ⚠ {f}" for f in answer.flags]
+        return f"> **Non couvert par les documents.** {answer.answer}"
+    lines = [answer.answer]
+    if answer.citations:
+        lines += ["", "---", "**Sources vérifiées**", ""]
+        for c in answer.citations:
+            project = c.project or (space.name if space else "")
+            link = _source_link(space, project, c.file, c.page, c.section)
+            lines.append(f"- **[{c.n}]** {link} — « {_escape(c.quote)} »")
+    if answer.flags:
+        lines += ["", "**Points de vigilance**", ""] + [f"- ⚠ {_escape(f)}" for f in answer.flags]
     return "\n".join(lines)
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    with gr.Blocks(title="Assistant de stratégie territoriale", analytics_enabled=False) as app:
-        gr.Markdown("# Assistant de stratégie territoriale\nQuestions sourcées sur vos documents et sur la méthode "
-                    "de marketing territorial.")
-        project = gr.Textbox(label="Projet (territoire)", value="Mon territoire", elem_id="projet")
-        chatbot = gr.Chatbot(label="Discussion", elem_id="discussion", height=420)
-        question = gr.Textbox(label="Votre question", placeholder="Quels sont les atouts économiques de notre territoire ?",
-                              elem_id="question")
-        send = gr.Button("Envoyer", variant="primary", elem_id="envoyer")
-        sources = gr.Markdown(elem_id="sources")
-        history = gr.State([])
+def passages_markdown(passages: list[Passage], space: session.ProjectSpace | None) -> str:
+    if not passages:
+        return "Aucun passage trouvé."
+    lines = []
+    for i, p in enumerate(passages, 1):
+        c = p.chunk
+        excerpt = _escape(c.text[:220]) + ("…" if len(c.text) > 220 else "")
+        lines.append(f"{i}. {_source_link(space, c.project, c.file, c.page, c.section)} — {excerpt}")
+    return "\n".join(lines)
 
-        def respond(q, proj, messages, turns):
-            messages = list(messages or [])
-            messages.append({"role": "user", "content": q})
-            messages.append({"role": "assistant", "content": "…"})
-            yield messages, "_Recherche dans les documents…_", turns, ""
+
+def documents_frame(space: session.ProjectSpace | None) -> pd.DataFrame:
+    rows = []
+    if space:
+        for d in space.assistant.documents(space.name):
+            rows.append([d.file, d.doc_type.upper(), d.pages, d.chunks, d.ingested_at[:16].replace("T", " "),
+                         "consultable" if d.embedded else "vectorisation en cours"])
+    return pd.DataFrame(rows, columns=DOC_COLUMNS)
+
+
+def reports_frame(reports) -> pd.DataFrame:
+    return pd.DataFrame([[r.file, session.report_label(r), r.pages or "", r.chunks or "", r.message]
+                         for r in reports], columns=REPORT_COLUMNS)
+
+
+def settings_markdown(assistant: Assistant) -> str:
+    s = assistant.settings
+    if s.llm.provider == "embedded":
+        model = f"modèle local **{s.llm.gguf_path.name if s.llm.gguf_path else s.llm.model}** (llama.cpp)"
+    else:
+        model = f"**{s.llm.model_name or '?'}** via un point d'accès compatible OpenAI ({s.llm.base_url or 'OpenAI'})"
+    state = "chargé" if assistant.chat_loaded else "chargé à la première question"
+    embed = ("multilingual-e5-small (local)" if s.embeddings.provider == "embedded"
+             else f"{s.embeddings.model_name} ({s.embeddings.base_url or 'OpenAI'})")
+    store = "Chroma local" if s.store.mode == "embedded" else f"serveur Chroma {s.store.host}:{s.store.port}"
+    auth = "activée" if s.server.auth_user and s.server.auth_password else "désactivée"
+    return "\n".join([
+        f"- **Modèle de réponse** : {model} — {state}",
+        f"- **Fournisseur** : {s.llm.provider}",
+        f"- **Recherche sémantique** : {embed}",
+        f"- **Base de passages** : {store}, dossier de données `{s.data_dir}`",
+        f"- **Passages retenus par question** : {s.retrieval.k} (seuil de couverture {s.retrieval.min_dense_score})",
+        f"- **Connexion par mot de passe** : {auth}",
+        "",
+        "Les clés et mots de passe ne sont jamais affichés. Pour changer de modèle : variables `ASSISTANT_LLM__…` "
+        "(voir `python -m assistant config`).",
+    ])
+
+
+# --- Démarche (guided method) ---------------------------------------------------------------------------
+
+
+def stages_html(strategy: Strategy) -> str:
+    current = STAGES.index(strategy.current_stage)
+    items = []
+    for i, stage in enumerate(STAGES):
+        label = f"{i + 1}. {STAGE_LABELS[stage]}"
+        if i < current:
+            items.append(f'<li class="faite">{label} <span class="sr">(faite)</span></li>')
+        elif i == current:
+            items.append(f'<li class="courante" aria-current="step">{label} <span class="sr">(en cours)</span></li>')
+        else:
+            items.append(f"<li>{label}</li>")
+    percent = round(100 * current / len(STAGES))
+    return (f'<nav aria-label="Étapes de la démarche"><ol>{"".join(items)}</ol></nav>'
+            f'<p>Étape {current + 1} sur {len(STAGES)} — {percent} % de la démarche parcourue.</p>')
+
+
+def question_markdown(view: Agenda) -> str:
+    if view.next is None:
+        return (f"**{view.label}** — plus de question pour cette étape. Complétez ou validez les tableaux "
+                "ci-dessous, puis passez à l'étape suivante.")
+    optional = "" if view.next.required else " _(facultatif)_"
+    return f"**Question — {view.label}**{optional}\n\n{view.next.text}"
+
+
+def gate_markdown(gate: Gate) -> str:
+    if gate.ok:
+        lines = ["**Étape complète** : vous pouvez passer à l'étape suivante."]
+    else:
+        lines = ["**Pour passer à l'étape suivante, il manque :**", ""] + [f"- {_escape(r)}" for r in gate.reasons]
+    if gate.warnings:
+        lines += ["", "**Conseils :**", ""] + [f"- {_escape(w)}" for w in gate.warnings]
+    return "\n".join(lines)
+
+
+class DemarcheScreen:
+    """Stages, the current question, the answer box and each stage's artifact as editable tables."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.progress = gr.HTML(elem_classes=["etapes"], elem_id="etapes")
+        with gr.Row():
+            with gr.Column(scale=3):
+                self.question = gr.Markdown(elem_classes=["question-courante"], elem_id="question-demarche")
+                self.qid = gr.State(None)
+                self.answer = gr.Textbox(label="Votre réponse", lines=3, max_lines=10, elem_id="reponse-demarche",
+                                         placeholder="Répondez en quelques phrases ; citez vos chiffres avec leur "
+                                                     "source et leur année.")
+                with gr.Row(equal_height=True):
+                    self.origin = gr.Radio(label="D'où vient cette réponse ?", value="utilisateur",
+                                           choices=[("de moi", "utilisateur"), ("d'un entretien", "entretien")],
+                                           elem_id="origine-reponse")
+                    self.interviewee = gr.Dropdown(label="Acteur interrogé", visible=False, elem_id="acteur-interroge",
+                                                   choices=[(label, key) for key, label in STAKEHOLDER_LABELS.items()])
+                with gr.Row():
+                    self.save = gr.Button("Enregistrer la réponse", variant="primary", elem_id="enregistrer-reponse")
+                    self.skip = gr.Button("Passer la question", elem_id="passer-question")
+                    self.draft = gr.Button("Proposer à partir des documents", elem_id="proposer")
+                self.status = gr.Markdown(elem_id="statut-demarche", elem_classes=["statut"])
+            with gr.Column(scale=2):
+                self.gate = gr.Markdown(elem_id="passage-etape")
+                with gr.Row():
+                    self.back = gr.Button("Étape précédente", elem_id="etape-precedente")
+                    self.advance = gr.Button("Étape suivante", variant="primary", elem_id="etape-suivante")
+        gr.Markdown("### Livrables de l'étape\nModifiez les cellules puis enregistrez. Les listes se séparent par « ; », "
+                    "les chiffres s'écrivent « 12500 visiteurs (2023) ». Chaque ligne indique sa provenance : "
+                    "document, utilisateur, entretien ou hypothèse à valider.")
+        self.shown = gr.Dropdown(label="Étape affichée", choices=[(STAGE_LABELS[s], s) for s in STAGES],
+                                 value=STAGES[0], elem_id="etape-affichee")
+        self.groups: dict[str, gr.Column] = {}
+        self.tables: dict[str, gr.Dataframe] = {}
+        for stage in STAGES:
+            with gr.Column(visible=stage == STAGES[0], elem_id=f"livrable-{stage}") as group:
+                specs = tables.TABLES[stage]
+                if stage == "diagnostic":
+                    gr.Markdown("#### Matrice SWOT")
+                    swot, specs = specs[:4], specs[4:]
+                    for pair in (swot[:2], swot[2:]):
+                        with gr.Row():
+                            for spec in pair:
+                                self.tables[spec.key] = self._table(spec)
+                for spec in specs:
+                    self.tables[spec.key] = self._table(spec)
+                if stage == "tableau_de_bord":
+                    self.chart = gr.BarPlot(pd.DataFrame(columns=["Indicateur", "Valeur", "Série"]),
+                                            x="Indicateur", y="Valeur", color="Série", elem_id="graphique-kpi",
+                                            label="Valeur de départ et valeur cible de chaque indicateur",
+                                            x_label_angle=-20, height=320, sort=None,
+                                            color_map={"Départ": "#64748b", "Cible": "#1d4ed8"})
+            self.groups[stage] = group
+        self.save_tables = gr.Button("Enregistrer les modifications des tableaux", elem_id="enregistrer-tableaux")
+        with gr.Row(equal_height=True):
+            self.item = gr.Dropdown(label="Élément à valider ou à supprimer", choices=[], scale=3,
+                                    elem_id="element-a-valider")
+            self.confirm = gr.Button("Valider l'élément", variant="primary", scale=1, elem_id="valider-element")
+            self.delete = gr.Button("Supprimer l'élément", variant="stop", scale=1, elem_id="supprimer-element")
+        self.table_status = gr.Markdown(elem_id="statut-tableaux", elem_classes=["statut"])
+
+    @staticmethod
+    def _table(spec: tables.Table) -> gr.Dataframe:
+        return gr.Dataframe(value=pd.DataFrame(columns=spec.headers), label=spec.title, interactive=True, wrap=True,
+                            static_columns=spec.static_columns, elem_id=f"table-{spec.key.replace('.', '-')}",
+                            row_limits=(1, 1) if spec.single else None, max_height=420)
+
+    # -- rendering ---------------------------------------------------------------------------------
+    @property
+    def view_outputs(self) -> list:
+        return [self.progress, self.question, self.qid, self.gate, self.shown, *self.groups.values(),
+                *self.tables.values(), self.chart, self.item]
+
+    def render(self, space: session.ProjectSpace | None, shown: str | None = None) -> list:
+        if space is None:
+            empty = [gr.update(value=pd.DataFrame(columns=t.headers)) for t in tables.ALL_TABLES]
+            return ["", NO_PROJECT, None, "", gr.update(), *[gr.update() for _ in STAGES], *empty,
+                    pd.DataFrame(columns=["Indicateur", "Valeur", "Série"]), gr.update(choices=[], value=None)]
+        strategy = space.strategy()
+        shown = shown if shown in STAGES else strategy.current_stage
+        view = agenda(strategy)
+        frames = [pd.DataFrame(tables.rows(strategy, t), columns=t.headers) for t in tables.ALL_TABLES]
+        chart = pd.DataFrame(tables.kpi_chart_rows(strategy), columns=["Indicateur", "Valeur", "Série", "Ordre"])
+        pending = {p.item_id for p in pending_review(strategy, shown)}
+        choices = [(("[à valider] " if ref.item.id in pending else "") + f"{ref.item.label()[:90]} ({ref.item.id})",
+                    ref.item.id) for ref in iter_items(strategy, shown)]
+        choices.sort(key=lambda c: not c[0].startswith("[à valider]"))
+        return [stages_html(strategy), question_markdown(view), view.next.id if view.next else None,
+                gate_markdown(view.gate), shown, *[gr.update(visible=s == shown) for s in STAGES], *frames,
+                chart[["Indicateur", "Valeur", "Série"]], gr.update(choices=choices, value=None)]
+
+    # -- events ------------------------------------------------------------------------------------
+    def wire(self, project: gr.Dropdown, tab: gr.Tab) -> None:
+        assistant = self.assistant
+        outs = self.view_outputs
+
+        def show(name, shown=None):
             try:
-                text = ""
-                for event in assistant.ask_stream(q, proj or None, [Turn(**t) for t in turns]):
+                return self.render(_space(assistant, name), shown)
+            except AssistantError:
+                return [gr.update()] * len(outs)  # the project status already says why
+
+        tab.select(show, [project], outs)
+        project.change(show, [project], outs)
+        self.shown.input(show, [project, self.shown], outs)
+        self.origin.change(lambda o: gr.update(visible=o == "entretien"), [self.origin], [self.interviewee])
+
+        def act(fn, *, slow: bool = False):
+            """Run one workflow operation, then show its message and the refreshed stage."""
+            def handler(name, shown, *args):
+                try:
+                    space = _space(assistant, name)
+                    if space is None:
+                        raise InputError("Aucun territoire choisi", fix=NO_PROJECT)
+                    space.strategy()
+                    if slow:
+                        yield [_status(LOADING if assistant.settings.llm.provider == "embedded"
+                                       and not assistant.chat_loaded else "L'assistant lit votre réponse…",
+                                       "attente"), gr.update()] + [gr.update()] * len(outs)
+                    message, shown, keep_answer = fn(space, shown, *args)
+                    yield [_status(message, "ok"), "" if not keep_answer else gr.update()] + self.render(space, shown)
+                except AssistantError as e:
+                    yield [_status(e.user_message, "erreur"), gr.update()] + [gr.update()] * len(outs)
+            return handler
+
+        def answer(space, shown, text, qid, origin, who):
+            if origin == "entretien" and not who:
+                raise InputError("Précisez l'acteur interrogé", fix="choisissez-le dans la liste « Acteur interrogé »")
+            result = space.engine().answer(space.slug, text, question_id=qid,
+                                           interview_with=who if origin == "entretien" else None)
+            return result.message, None, not result.changes
+
+        def skip(space, shown, qid):
+            nxt = space.engine().skip(space.slug, qid)
+            return ("Question reportée." + (f" Question suivante : {nxt.text}" if nxt else "")), None, True
+
+        def draft(space, shown):
+            result = space.engine().propose_draft(space.slug, shown)
+            return result.message, shown, True
+
+        def advance(space, shown):
+            view = space.engine().advance(space.slug)
+            return f"Nouvelle étape : {view.label}.", None, True
+
+        def back(space, shown):
+            strategy = space.strategy()
+            index = STAGES.index(strategy.current_stage)
+            if index == 0:
+                raise InputError("Vous êtes à la première étape", fix="répondez aux questions du cadrage")
+            view = space.engine().back(space.slug, STAGES[index - 1])
+            return f"Retour à l'étape : {view.label}. Le contenu des étapes suivantes est conservé.", None, True
+
+        head = [self.status, self.answer]
+        self.save.click(act(answer, slow=True), [project, self.shown, self.answer, self.qid, self.origin,
+                                                 self.interviewee], head + outs, concurrency_id="answer")
+        self.answer.submit(act(answer, slow=True), [project, self.shown, self.answer, self.qid, self.origin,
+                                                    self.interviewee], head + outs, concurrency_id="answer")
+        self.skip.click(act(skip), [project, self.shown, self.qid], head + outs)
+        self.draft.click(act(draft, slow=True), [project, self.shown], head + outs, concurrency_id="answer")
+        self.advance.click(act(advance), [project, self.shown], head + outs)
+        self.back.click(act(back), [project, self.shown], head + outs)
+
+        def save_tables(space, shown, *frames):
+            engine = space.engine()
+            strategy = space.strategy()
+            done, errors = [], []
+            for spec, frame in zip(tables.ALL_TABLES, frames):
+                if spec.stage != shown or frame is None:
+                    continue
+                edits = tables.diff(strategy, spec, frame.values.tolist())
+                done += tables.apply(engine, space.slug, spec, edits)
+                errors += edits.errors
+            if errors:
+                saved = f" ; {len(done)} autre(s) modification(s) enregistrée(s)" if done else ""
+                raise InputError("Modification(s) refusée(s) : " + " ; ".join(errors) + saved,
+                                 fix="corrigez les cellules indiquées puis enregistrez à nouveau")
+            return (("Enregistré : " + " ; ".join(done)) if done else "Aucune modification à enregistrer."), shown, True
+
+        def confirm(space, shown, item_id):
+            if not item_id:
+                raise InputError("Aucun élément choisi", fix="choisissez l'élément dans la liste")
+            change = space.engine().confirm(space.slug, item_id)
+            return f"Validé : « {change.label} ».", shown, True
+
+        def delete(space, shown, item_id):
+            if not item_id:
+                raise InputError("Aucun élément choisi", fix="choisissez l'élément dans la liste")
+            ref = find_item(space.strategy(), item_id)
+            space.engine().delete_item(space.slug, ref.stage, item_id)
+            return f"Supprimé : « {ref.item.label()} ».", shown, True
+
+        tail = [self.table_status, self.answer]
+        self.save_tables.click(act(save_tables), [project, self.shown, *self.tables.values()], tail + outs)
+        self.confirm.click(act(confirm), [project, self.shown, self.item], tail + outs)
+        self.delete.click(act(delete), [project, self.shown, self.item], tail + outs)
+
+
+# --- the app --------------------------------------------------------------------------------------------
+
+
+def _space(assistant: Assistant, project: str | None) -> session.ProjectSpace | None:
+    if not project or not str(project).strip():
+        return None
+    return session.ProjectSpace(assistant, project)
+
+
+def _status(text: str, kind: str = "info") -> str:
+    icon = {"info": "ℹ️", "ok": "✅", "erreur": "⛔", "attente": "⏳"}[kind]
+    return f"{icon} {text}"
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The whole interface around one Assistant (tests inject an Assistant with a fake chat model)."""
+
+    def allow(space: session.ProjectSpace) -> None:
+        # Serve the originals of this project only (the citation links open them at the cited page).
+        path = str(space.uploads)
+        if path not in app.allowed_paths:
+            app.allowed_paths.append(path)
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        with gr.Column(elem_id="entete"):
+            gr.Markdown(f"# {TITLE}\nQuestions sourcées sur les documents de votre territoire et démarche guidée de "
+                        "marketing territorial : diagnostic, DAS, positionnement, plan d'action, tableau de bord.")
+        with gr.Row(equal_height=True):
+            project = gr.Dropdown(label="Territoire (projet)", choices=[], value=None, allow_custom_value=True,
+                                  filterable=True, elem_id="projet", scale=3,
+                                  info="Choisissez un territoire ou tapez un nouveau nom puis Entrée.")
+            project_status = gr.Markdown(elem_id="statut-projet", elem_classes=["statut"])
+
+        with gr.Tabs(elem_id="ecrans") as tabs:
+            # -- Discussion --------------------------------------------------------------------------
+            with gr.Tab("Discussion", id="discussion"):
+                chatbot = gr.Chatbot(label="Discussion", elem_id="discussion", height=480, buttons=["copy"],
+                                     feedback_options=None, placeholder=(
+                                         "**Posez une question sur vos documents ou sur la méthode.**<br>"
+                                         "Chaque réponse cite ses sources (fichier, page, extrait)."))
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(label="Votre question", lines=2, max_lines=6, scale=5, elem_id="question",
+                                          placeholder="Ex. : Quels sont les atouts économiques de notre territoire ?")
+                    with gr.Column(scale=1, min_width=160):
+                        send = gr.Button("Envoyer", variant="primary", elem_id="envoyer")
+                        reset = gr.Button("Nouvelle discussion", variant="secondary", elem_id="nouvelle")
+                chat_status = gr.Markdown(elem_id="statut-discussion", elem_classes=["statut"])
+                gr.Examples(label="Exemples de questions", inputs=[question], examples=[
+                    ["Comment définir un domaine d'activité stratégique (DAS) ?"],
+                    ["Quelles parties prenantes associer à la démarche ?"],
+                    ["Quels indicateurs prévoir dans le tableau de bord ?"],
+                ])
+                messages = gr.State([])
+                turns = gr.State([])
+
+            # -- Documents ---------------------------------------------------------------------------
+            with gr.Tab("Documents", id="documents"):
+                gr.Markdown("Déposez les documents du territoire : diagnostics, délibérations, études, données. "
+                            "Formats acceptés : PDF, Word (DOCX), OpenDocument (ODT), Markdown, HTML, texte, CSV.")
+                uploader = gr.File(label="Déposer des documents", file_count="multiple", elem_id="depot",
+                                   file_types=list(session.ACCEPTED_SUFFIXES), height=140)
+                doc_status = gr.Markdown(elem_id="statut-documents", elem_classes=["statut"])
+                report = gr.Dataframe(value=pd.DataFrame(columns=REPORT_COLUMNS), label="Résultat du dernier dépôt",
+                                      interactive=False, wrap=True, elem_id="rapport", visible=False,
+                                      column_widths=["22%", "12%", "8%", "9%", "49%"])
+                docs = gr.Dataframe(value=pd.DataFrame(columns=DOC_COLUMNS), label="Documents indexés",
+                                    interactive=False, wrap=True, elem_id="documents-liste")
+                with gr.Row(equal_height=True):
+                    to_remove = gr.Dropdown(label="Document à retirer", choices=[], value=None, scale=3,
+                                            elem_id="document-a-retirer")
+                    remove = gr.Button("Retirer ce document", variant="stop", scale=1, elem_id="retirer")
+                with gr.Row(visible=False, elem_id="confirmation-retrait") as confirm_row:
+                    confirm_text = gr.Markdown()
+                    confirm_remove = gr.Button("Confirmer le retrait", variant="stop", elem_id="confirmer-retrait")
+                    cancel_remove = gr.Button("Annuler", elem_id="annuler-retrait")
+
+            # -- Démarche ----------------------------------------------------------------------------
+            with gr.Tab("Démarche", id="demarche") as demarche_tab:
+                demarche_ui = DemarcheScreen(assistant)
+
+            # -- Exports -----------------------------------------------------------------------------
+            with gr.Tab("Exports", id="exports") as exports_tab:
+                gr.Markdown("Téléchargez la stratégie du territoire au format JSON (validée par son schéma) : "
+                            "toutes les étapes, avec la provenance de chaque élément.")
+                export_status = gr.Markdown(elem_id="statut-exports", elem_classes=["statut"])
+                with gr.Row():
+                    download = gr.DownloadButton("Télécharger la stratégie (JSON)", variant="primary",
+                                                 elem_id="telecharger-json", interactive=False)
+                    download_schema = gr.DownloadButton("Télécharger le schéma JSON", elem_id="telecharger-schema",
+                                                        value=str(session.schema_file()))
+
+            # -- Paramètres --------------------------------------------------------------------------
+            with gr.Tab("Paramètres", id="parametres"):
+                settings_md = gr.Markdown(settings_markdown(assistant), elem_id="parametres-resume")
+                with gr.Accordion("Tous les réglages (secrets masqués)", open=False):
+                    gr.JSON(assistant.settings.public_dump(), label="Réglages effectifs")
+                check = gr.Button("Vérifier l'installation", elem_id="verifier")
+                check_status = gr.Markdown(elem_id="statut-parametres", elem_classes=["statut"])
+                doctor_json = gr.JSON(label="Diagnostic", visible=False)
+
+        # -- handlers: project ----------------------------------------------------------------------
+
+        def on_load():
+            names = session.list_projects(assistant)
+            value = names[0] if names else None
+            return gr.update(choices=names, value=value)
+
+        def on_project(name):
+            try:
+                space = _space(assistant, name)
+            except AssistantError as e:
+                return (_status(e.user_message, "erreur"), [], [], [], gr.update(), gr.update(choices=[], value=None),
+                        _status(e.user_message, "erreur"))
+            if space is None:
+                return (_status(NO_PROJECT), [], [], [], documents_frame(None), gr.update(choices=[], value=None), "")
+            allow(space)
+            frame = documents_frame(space)
+            n = len(frame)
+            text = (f"Territoire **{space.name}** : {n} document(s) indexé(s)." if n else
+                    f"Territoire **{space.name}** : aucun document pour l'instant (onglet Documents).")
+            return (_status(text), [], [], [], frame, gr.update(choices=list(frame["Document"]), value=None), "")
+
+        app.load(on_load, None, [project])
+        project.change(on_project, [project],
+                       [project_status, chatbot, messages, turns, docs, to_remove, chat_status])
+
+        # -- handlers: discussion -------------------------------------------------------------------
+
+        def respond(q, name, msgs, history):
+            msgs = list(msgs or [])
+            history = list(history or [])
+            q = (q or "").strip()
+            if not q:
+                yield msgs, _status("Tapez d'abord une question.", "info"), msgs, history, ""
+                return
+            try:
+                space = _space(assistant, name)
+            except AssistantError as e:
+                yield msgs, _status(e.user_message, "erreur"), msgs, history, q
+                return
+            if space:
+                allow(space)
+            msgs.append({"role": "user", "content": q})
+            pending = {"role": "assistant", "content": "…"}
+            msgs.append(pending)
+            slow = assistant.settings.llm.provider == "embedded" and not assistant.chat_loaded
+            yield msgs, _status(LOADING if slow else "Recherche dans les documents…", "attente"), msgs, history, ""
+            thought = None
+            text = ""
+            try:
+                for event in assistant.ask_stream(q, space.name if space else None,
+                                                  [Turn(**t) for t in history]):
                     if event.kind == "passages":
-                        names = ", ".join(p.label for p in event.passages) or "aucun passage"
-                        yield messages, f"_Passages consultés : {names} — rédaction en cours…_", turns, ""
+                        thought = {"role": "assistant", "content": passages_markdown(event.passages, space),
+                                   "metadata": {"title": f"Passages consultés ({len(event.passages)})",
+                                                "status": "pending"}}
+                        msgs.insert(len(msgs) - 1, thought)
+                        yield msgs, _status("Passages trouvés, rédaction de la réponse…", "attente"), msgs, history, ""
                     elif event.kind == "token":
                         text += event.text
-                        messages[-1] = {"role": "assistant", "content": text}
-                        yield messages, gr.skip(), turns, ""
+                        pending["content"] = text
+                        yield msgs, gr.skip(), msgs, history, ""
                     elif event.kind == "final":
                         answer = event.answer
-                        messages[-1] = {"role": "assistant", "content": answer.answer}
-                        turns = turns + [{"question": event.question, "answer": answer.answer}]
-                        yield messages, _sources_markdown(answer), turns, ""
+                        pending["content"] = answer_markdown(answer, space)
+                        if thought is not None:
+                            thought["metadata"]["status"] = "done"
+                        history.append({"question": event.question, "answer": answer.answer})
+                        seconds = answer.timings.total_ms / 1000
+                        done = (f"Réponse sourcée ({len(answer.citations)} source(s)) en {seconds:.1f} s."
+                                if answer.covered else "Question non couverte par les documents indexés.")
+                        yield msgs, _status(done, "ok" if answer.covered else "info"), msgs, history, ""
             except AssistantError as e:
-                messages[-1] = {"role": "assistant", "content": f"Erreur : {e.user_message}"}
-                yield messages, "", turns, q
+                pending["content"] = f"**Erreur** : {e.user_message}"
+                yield msgs, _status(e.user_message, "erreur"), msgs, history, q
+            except Exception as e:  # an unexpected bug must leave a usable screen and say where to look
+                log.exception("réponse impossible")
+                pending["content"] = f"**Erreur inattendue** ({type(e).__name__}) : voir le journal du serveur."
+                yield msgs, _status("Erreur inattendue : voir le journal du serveur.", "erreur"), msgs, history, q
 
-        send.click(respond, [question, project, chatbot, history], [chatbot, sources, history, question])
-        question.submit(respond, [question, project, chatbot, history], [chatbot, sources, history, question])
+        chat_io = dict(inputs=[question, project, messages, turns],
+                       outputs=[chatbot, chat_status, messages, turns, question])
+        send.click(respond, **chat_io, concurrency_id="answer")
+        question.submit(respond, **chat_io, concurrency_id="answer")
+        reset.click(lambda: ([], [], [], _status("Nouvelle discussion.")), None,
+                    [chatbot, messages, turns, chat_status])
+
+        # -- handlers: documents --------------------------------------------------------------------
+
+        def on_upload(files, name, progress=gr.Progress()):
+            files = [f for f in (files or []) if f]
+            keep = gr.update()
+            if not files:
+                return keep, keep, keep, keep, "", None
+            try:
+                space = _space(assistant, name)
+                if space is None:
+                    raise InputError("Aucun territoire choisi", fix=NO_PROJECT)
+            except AssistantError as e:
+                return keep, keep, keep, keep, _status(e.user_message, "erreur"), None
+            allow(space)
+
+            def report_progress(label: str, done: int, total: int) -> None:
+                progress((done, max(total, 1)), desc=f"{label} ({done}/{total})")
+
+            progress(0, desc="Lecture des documents…")
+            try:
+                reports = space.ingest_uploads([(Path(f), Path(f).name) for f in files], progress=report_progress)
+            except AssistantError as e:
+                return keep, keep, keep, keep, _status(e.user_message, "erreur"), None
+            frame = documents_frame(space)
+            ok = sum(r.status != "refused" for r in reports)
+            refused = [r for r in reports if r.status == "refused"]
+            summary = f"{len(reports)} fichier(s) traité(s) : {ok} consultable(s)"
+            if refused:
+                summary += f", {len(refused)} refusé(s) — " + " ; ".join(r.message for r in refused)
+            names = session.list_projects(assistant)
+            return (gr.update(value=reports_frame(reports), visible=True), frame,
+                    gr.update(choices=list(frame["Document"]), value=None), gr.update(choices=names),
+                    _status(summary, "erreur" if refused else "ok"), None)
+
+        uploader.upload(on_upload, [uploader, project], [report, docs, to_remove, project, doc_status, uploader],
+                        concurrency_id="ingest")
+
+        def ask_remove(file):
+            if not file:
+                return gr.update(visible=False), "", _status("Choisissez d'abord le document à retirer.")
+            return (gr.update(visible=True), f"Retirer **{_escape(file)}** et tous ses passages de l'index ?",
+                    _status(f"Confirmez le retrait de « {file} ».", "attente"))
+
+        def do_remove(file, name):
+            try:
+                space = _space(assistant, name)
+                removed = bool(space and file and space.forget(file))
+            except AssistantError as e:
+                return gr.update(visible=False), gr.update(), gr.update(), _status(e.user_message, "erreur")
+            frame = documents_frame(space)
+            text = f"« {file} » a été retiré du territoire." if removed else f"« {file} » n'était pas indexé."
+            return (gr.update(visible=False), frame, gr.update(choices=list(frame["Document"]), value=None),
+                    _status(text, "ok" if removed else "info"))
+
+        remove.click(ask_remove, [to_remove], [confirm_row, confirm_text, doc_status])
+        confirm_remove.click(do_remove, [to_remove, project], [confirm_row, docs, to_remove, doc_status])
+        cancel_remove.click(lambda: (gr.update(visible=False), _status("Retrait annulé.")), None,
+                            [confirm_row, doc_status])
+
+        # -- handlers: démarche ---------------------------------------------------------------------
+        demarche_ui.wire(project, demarche_tab)
+
+        # -- handlers: exports ----------------------------------------------------------------------
+
+        def prepare_export(name):
+            try:
+                space = _space(assistant, name)
+                if space is None:
+                    return gr.update(value=None, interactive=False), _status(NO_PROJECT)
+                path, summary = space.export_json()
+            except AssistantError as e:
+                return gr.update(value=None, interactive=False), _status(e.user_message, "erreur")
+            return gr.update(value=str(path), interactive=True), _status(summary, "ok")
+
+        exports_tab.select(prepare_export, [project], [download, export_status])
+        project.change(prepare_export, [project], [download, export_status])
+
+        # -- handlers: paramètres -------------------------------------------------------------------
+
+        def run_doctor():
+            yield (gr.update(), _status(LOADING if assistant.settings.llm.provider == "embedded"
+                                        and not assistant.chat_loaded else "Vérification…", "attente"),
+                   gr.update())
+            report = assistant.doctor(generate=False)
+            text = ("Tout fonctionne." if report["ok"] else
+                    "Problème détecté : " + " ; ".join(v.get("error", "") for v in report.values()
+                                                       if isinstance(v, dict) and v.get("error")))
+            yield (settings_markdown(assistant), _status(text, "ok" if report["ok"] else "erreur"),
+                   gr.update(value=report, visible=True))
+
+        check.click(run_doctor, None, [settings_md, check_status, doctor_json], concurrency_id="answer")
+    return app
+
+
+# --- launching ------------------------------------------------------------------------------------------
+
+
+def launch_options(settings: Settings) -> dict:
+    """Keyword arguments of ``Blocks.launch`` shared by ``serve`` and the tests."""
+    auth = None
+    if settings.server.auth_user and settings.server.auth_password:
+        auth = (settings.server.auth_user, settings.server.auth_password.get_secret_value())
+    uploads = sorted(str(p) for p in settings.projects_dir.resolve().glob(f"*/{session.UPLOADS_DIR}"))
+    return dict(auth=auth, auth_message="Connexion à l'assistant de stratégie territoriale",
+                max_file_size=f"{settings.server.max_upload_mb}mb", ssr_mode=False, footer_links=[],
+                head=HEAD, css_paths=[STATIC / "app.css"], theme=theme(), show_error=True,
+                allowed_paths=uploads, pwa=False, mcp_server=False)
+
+
+def start(assistant: Assistant, host: str | None = None, port: int | None = None, *,
+          block: bool = True) -> gr.Blocks:
+    settings = assistant.settings
+    app = build_app(assistant)
+    app.queue(default_concurrency_limit=settings.server.concurrency)
+    app.launch(server_name=host or settings.server.host, server_port=port or settings.server.port,
+               prevent_thread_lock=not block, quiet=not block, **launch_options(settings))
     return app
 
 
 def launch(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    """Entry point of ``python -m assistant serve``: index the method, then serve on 127.0.0.1 by default."""
     assistant = Assistant(settings)
     assistant.ensure_knowledge()
-    app = build_app(assistant)
-    auth = None
-    if settings.server.auth_user and settings.server.auth_password:
-        auth = (settings.server.auth_user, settings.server.auth_password.get_secret_value())
-    app.queue(default_concurrency_limit=settings.server.concurrency)
-    app.launch(server_name=host or settings.server.host, server_port=port or settings.server.port, auth=auth,
-               max_file_size=f"{settings.server.max_upload_mb}mb", ssr_mode=False, footer_links=[],
-               head=HEAD, show_error=True)
+    start(assistant, host, port, block=True)
+

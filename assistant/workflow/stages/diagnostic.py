@@ -1,0 +1,151 @@
+"""Stage 1, diagnostic: reading evidence per axis, SWOT, targets and competitors; drafting them from documents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..agenda import Question
+from ..artifacts import AXIS_LABELS, Competitor, Evidence, Strategy, SwotItem, Target
+from ..extraction import (
+    DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure, norm,
+)
+from ..provenance import Provenance
+
+STAGE = "diagnostic"
+_SWOT_FIELDS = {"force": ("strengths", "force"), "faiblesse": ("weaknesses", "faiblesse"),
+                "opportunite": ("opportunities", "opportunité"), "menace": ("threats", "menace")}
+
+
+class Chiffre(Extract):
+    libelle: str = Field(description="Ce que mesure le chiffre, ex. temps de trajet vers Rennes")
+    valeur: float
+    unite: str = ""
+    annee: int | None = None
+
+
+class AxeExtrait(Extract):
+    forces: list[str] = []
+    faiblesses: list[str] = []
+    chiffres: list[Chiffre] = []
+
+
+class SwotExtrait(Extract):
+    forces: list[str] = []
+    faiblesses: list[str] = []
+
+
+class EnvironnementExtrait(Extract):
+    opportunites: list[str] = []
+    menaces: list[str] = []
+
+
+class Nomme(Extract):
+    nom: str
+    raison: str = ""
+
+
+class CiblesExtrait(Extract):
+    cibles: list[Nomme] = []
+
+
+class ConcurrentsExtrait(Extract):
+    concurrents: list[Nomme] = []
+
+
+def _add_swot(s: Strategy, kind: str, texts: list[str], axis: str | None, source: SourceFactory,
+              merged: Merged) -> None:
+    field, what = _SWOT_FIELDS[kind]
+    existing = getattr(s.diagnostic, field)
+    for text in texts:
+        text = clean(text)
+        if text and norm(text) not in {norm(i.text) for i in existing}:
+            merged.add(s, STAGE, field, SwotItem(text=text, axis=axis, provenance=source()), what)
+
+
+def _axis(s: Strategy, x: AxeExtrait, q: Question, source: SourceFactory) -> Merged:
+    merged, axis = Merged(), q.subject_id
+    if axis not in AXIS_LABELS:
+        merged.warnings.append(f"axe inconnu : {axis}")
+        return merged
+    _add_swot(s, "force", x.forces, axis, source, merged)
+    _add_swot(s, "faiblesse", x.faiblesses, axis, source, merged)
+    for c in x.chiffres:
+        figure = make_figure(c.valeur, c.unite, c.annee, source, merged, "chiffre")
+        if clean(c.libelle):
+            merged.add(s, STAGE, "evidence", Evidence(axis=axis, statement=clean(c.libelle), figure=figure,
+                                                      provenance=source()), f"constat ({AXIS_LABELS[axis]})")
+    return merged
+
+
+def _swot(s: Strategy, x: SwotExtrait, q: Question, source: SourceFactory) -> Merged:
+    merged = Merged()
+    _add_swot(s, "force", x.forces, None, source, merged)
+    _add_swot(s, "faiblesse", x.faiblesses, None, source, merged)
+    return merged
+
+
+def _environment(s: Strategy, x: EnvironnementExtrait, q: Question, source: SourceFactory) -> Merged:
+    merged = Merged()
+    _add_swot(s, "opportunite", x.opportunites, None, source, merged)
+    _add_swot(s, "menace", x.menaces, None, source, merged)
+    return merged
+
+
+def _add_named(s: Strategy, field: str, cls: type, what: str, name: str, reason: str, source: Provenance,
+               merged: Merged) -> None:
+    name = clean(name)
+    existing = getattr(s.diagnostic, field)
+    if not name or norm(name) in {norm(i.name) for i in existing}:
+        return
+    extra = {"rationale": clean(reason)} if cls is Target else {"reason": clean(reason)}
+    merged.add(s, STAGE, field, cls(name=name, provenance=source, **extra), what)
+
+
+def _targets(s: Strategy, x: CiblesExtrait, q: Question, source: SourceFactory) -> Merged:
+    merged = Merged()
+    for c in x.cibles:
+        _add_named(s, "targets", Target, "cible prioritaire", c.nom, c.raison, source(), merged)
+    return merged
+
+
+def _competitors(s: Strategy, x: ConcurrentsExtrait, q: Question, source: SourceFactory) -> Merged:
+    merged = Merged()
+    for c in x.concurrents:
+        _add_named(s, "competitors", Competitor, "territoire concurrent", c.nom, c.raison, source(), merged)
+    return merged
+
+
+class ConstatBrouillon(DraftElement):
+    categorie: Literal["force", "faiblesse", "opportunite", "menace", "cible", "concurrent"]
+    texte: str = Field(description="Le constat, la cible ou le territoire concurrent, en une phrase courte")
+
+
+class DiagnosticBrouillon(Extract):
+    elements: list[ConstatBrouillon] = []
+
+
+def _draft_queries(s: Strategy) -> list[str]:
+    name = s.cadrage.territory.name if s.cadrage.territory else ""
+    return [f"{name} {label}" for label in AXIS_LABELS.values()] + [
+        f"{name} cibles attractivité nouveaux habitants touristes entreprises", f"{name} territoires concurrents"]
+
+
+def _draft_build(s: Strategy, e: ConstatBrouillon, source: Provenance, merged: Merged) -> None:
+    if e.categorie == "cible":
+        _add_named(s, "targets", Target, "cible prioritaire", e.texte, "", source, merged)
+    elif e.categorie == "concurrent":
+        _add_named(s, "competitors", Competitor, "territoire concurrent", e.texte, "", source, merged)
+    else:
+        _add_swot(s, e.categorie, [e.texte], None, lambda: source, merged)
+
+
+EXTRACTORS = [
+    Extractor("axe", AxeExtrait, _axis),
+    Extractor("swot", SwotExtrait, _swot),
+    Extractor("environnement", EnvironnementExtrait, _environment),
+    Extractor("cibles", CiblesExtrait, _targets),
+    Extractor("concurrents", ConcurrentsExtrait, _competitors),
+]
+DRAFT = DraftSpec(STAGE, DiagnosticBrouillon, _draft_queries, _draft_build)

@@ -1,0 +1,429 @@
+"""Document reading on the real corpus (shared/corpus, see SOURCES.md for attribution) and on small files made here.
+
+Every refusal must be a ``DocumentError`` whose French message names the file and says the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import (
+    CorruptDocumentError,
+    DocumentError,
+    DocumentTooLargeError,
+    EmptyDocumentError,
+    EncryptedDocumentError,
+    UnsupportedFormatError,
+)
+from assistant.ingest import IngestLimits, Page, ParsedDocument, chunk_document, detect_type, parse_file
+from assistant.textclean import clean_text
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CORPUS = SHARED / "corpus"
+TET = CORPUS / "incubateur-ademe__territoires-en-transitions"
+CAE = TET / "CAE_Reglement_label.pdf"
+IMAGE_ONLY = CORPUS / "observatoire-territoires__KitsCarto-GdDebat" / "PORTRAIT_84_auvergne-rhone-alpes_image_only.pdf"
+KITELUS = (CORPUS / "incubateur-territoires__incubateur.anct.gouv.fr"
+           / "kitelus_services_publics_numeriques_guide_territoires_2020.pdf")
+FICHES = CORPUS / "lassembleuse__dinan-pcaet" / "pcaet_fiches_actions"
+HTML = CORPUS / "observatoire-territoires__rapport-ot-2018" / "synthese_rapport_OT_2018_mobilites_residentielles.html"
+COMMUNES = CORPUS / "datagouv__decoupage-administratif" / "donnees_communes.csv"
+DEV = SHARED / "eval" / "dev.jsonl"
+
+
+@functools.lru_cache(maxsize=None)
+def parsed(path: Path) -> ParsedDocument:
+    return parse_file(path)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _assert_french_refusal(error: DocumentError, file_name: str) -> None:
+    message = str(error)
+    assert f"« {file_name} »" in message
+    assert error.fix and " — " in message  # the fix is part of what users read
+    assert re.search(r"[éèàç]|réimport|fichier", message), message
+
+
+# ------------------------------------------------------------------------------------------------ detection
+
+
+def test_detect_type_by_content(tmp_path, corpus_dir):
+    assert detect_type(CAE) == "pdf"
+    assert detect_type(FICHES / "fiche29.md") == "md"
+    assert detect_type(HTML) == "html"
+    assert detect_type(COMMUNES) == "csv"
+    page = tmp_path / "page.txt"
+    page.write_text("<!DOCTYPE html><html><body><p>Bonjour</p></body></html>", encoding="utf-8")
+    assert detect_type(page) == "html"
+    disguised = tmp_path / "rapport.pdf"  # a real Word file with the wrong extension: content wins
+    _make_docx(tmp_path / "vrai.docx").rename(disguised)
+    assert detect_type(disguised) == "docx"
+
+
+def test_fake_pdf_containing_text_is_refused_in_french(tmp_path):
+    fake = tmp_path / "faux_rapport.pdf"
+    fake.write_text("Ceci n'est pas un PDF mais du texte brut.", encoding="utf-8")
+    with pytest.raises(DocumentError) as info:
+        parse_file(fake)
+    assert isinstance(info.value, (CorruptDocumentError, UnsupportedFormatError))
+    assert "n'est pas un PDF" in str(info.value)
+    _assert_french_refusal(info.value, "faux_rapport.pdf")
+
+
+def test_spreadsheet_is_refused_with_the_export_to_do(corpus_dir):
+    meta = corpus_dir / "observatoire-territoires__KitsCarto-GdDebat" / "meta.xlsx"
+    with pytest.raises(UnsupportedFormatError) as info:
+        parse_file(meta)
+    assert "CSV" in str(info.value)
+    _assert_french_refusal(info.value, "meta.xlsx")
+
+
+def test_zero_byte_file_is_empty(tmp_path):
+    empty = tmp_path / "vide.pdf"
+    empty.write_bytes(b"")
+    with pytest.raises(EmptyDocumentError) as info:
+        parse_file(empty)
+    assert "vide" in str(info.value)
+    _assert_french_refusal(info.value, "vide.pdf")
+
+
+# ---------------------------------------------------------------------------------------------------- PDF
+
+
+def test_pdf_one_page_per_pdf_page():
+    doc = parsed(CAE)
+    assert doc.doc_type == "pdf" and doc.file == "CAE_Reglement_label.pdf"
+    assert doc.page_count == 9 == len(doc.pages)
+    assert [p.page for p in doc.pages] == list(range(1, 10))
+    assert all(p.section is None for p in doc.pages)
+    assert len(doc.sha256) == 64 and doc.empty_pages == []
+
+
+def test_cae_reglement_text_is_repaired():
+    text = "\n".join(p.text for p in parsed(CAE).pages)
+    assert "collectivités" in text and "national" in text
+    assert "collecvités" not in text and "naonal" not in text
+
+
+def test_image_only_pdf_is_reported_never_indexed(corpus_dir):
+    with pytest.raises(EmptyDocumentError) as info:
+        parse_file(IMAGE_ONLY)
+    message = str(info.value)
+    assert IMAGE_ONLY.name in message
+    assert "pages 1 à 2" in message and "couche texte" in message and "OCR" in message
+    _assert_french_refusal(info.value, IMAGE_ONLY.name)
+
+
+def test_blank_pages_are_listed_as_empty(corpus_dir):
+    doc = parsed(corpus_dir / "observatoire-territoires__rapport-OT-mobilites" / "rapport_OT_mobilites.pdf")
+    assert doc.empty_pages == [2]
+    assert doc.pages[1].text == ""
+    assert all(c.page != 2 for c in chunk_document(doc, "p"))
+
+
+def _encrypted_copy(tmp_path: Path, user_password: str) -> Path:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=CAE)
+    writer.encrypt(user_password=user_password, owner_password="proprietaire")  # RC4: no extra dependency
+    out = tmp_path / f"protege_{user_password or 'vide'}.pdf"
+    with out.open("wb") as handle:
+        writer.write(handle)
+    return out
+
+
+def test_pdf_with_user_password_is_refused(tmp_path):
+    path = _encrypted_copy(tmp_path, "secret")
+    with pytest.raises(EncryptedDocumentError) as info:
+        parse_file(path)
+    assert "mot de passe" in str(info.value) and "non protégée" in str(info.value)
+    _assert_french_refusal(info.value, path.name)
+
+
+def test_pdf_with_empty_user_password_is_read(tmp_path):
+    doc = parse_file(_encrypted_copy(tmp_path, ""))
+    assert doc.page_count == 9
+    assert "collectivités" in doc.pages[0].text
+
+
+def test_truncated_pdf_never_crashes(tmp_path):
+    for source in (CAE, KITELUS):
+        truncated = tmp_path / f"tronque_{source.name}"
+        data = source.read_bytes()
+        truncated.write_bytes(data[: len(data) // 2])
+        try:
+            doc = parse_file(truncated)
+        except (CorruptDocumentError, EmptyDocumentError) as e:
+            _assert_french_refusal(e, truncated.name)
+        else:
+            assert doc.pages
+
+
+def test_limits_name_the_limit(tmp_path):
+    with pytest.raises(DocumentTooLargeError) as info:
+        parse_file(CAE, IngestLimits(max_pages=3))
+    assert "9 pages" in str(info.value) and "3 pages" in str(info.value)
+    with pytest.raises(DocumentTooLargeError) as info:
+        parse_file(CAE, IngestLimits(max_bytes=10_000))
+    assert "10 Ko" in str(info.value)
+    with pytest.raises(DocumentTooLargeError) as info:
+        parse_file(CAE, IngestLimits(max_seconds=0))
+    assert "durée" in str(info.value)
+
+
+def test_kitelus_emoji_removed_and_divider_pages_kept_out_of_noise():
+    doc = parsed(KITELUS)
+    text = "\n".join(p.text for p in doc.pages)
+    assert "👉" not in text and "✉" not in text and "☎" not in text
+    assert "https://api.gouv.fr" in text and "Contactez-nous !" in text
+    assert "Quel problème avons-nous cherché à résoudre ?" in doc.pages[13].text  # template line is content
+    chunks = chunk_document(doc, "p")
+    assert all(len(_squash(c.text)) >= 20 for c in chunks)
+
+
+# ----------------------------------------------------------------------------------------------- Markdown
+
+
+def test_markdown_front_matter_and_sections():
+    doc = parsed(FICHES / "fiche29.md")
+    assert doc.doc_type == "md" and doc.page_count == len(doc.pages)
+    assert doc.title == "Elaborer et mettre en œuvre une stratégie de développement du tourisme durable"
+    first = doc.pages[0]
+    assert first.section == doc.title and first.text.startswith(doc.title)
+    assert "tags : calendrier flou" in first.text and "---" not in first.text
+    sections = [p.section for p in doc.pages]
+    for expected in ("Partenaires", "Indicateurs de suivi", "Objectifs visés par l'action", "Nos remarques"):
+        assert expected in sections
+    text = "\n".join(p.text for p in doc.pages)
+    assert "**" not in text and not re.search(r"^#", text, re.M) and "~~" not in text
+    assert "Renforcement du stockage de carbone (barré)" in text  # a struck-out objective is not a target
+    partners = doc.pages[sections.index("Partenaires")].text
+    assert "Offices de Tourisme (3)et EPCI (5)de la destination régionale" in partners
+    assert all(p.page is None for p in doc.pages)
+
+
+def test_markdown_empty_section_gives_no_page_but_front_matter_says_it():
+    doc = parsed(FICHES / "fiche20.md")
+    assert "Indicateurs de suivi" not in [p.section for p in doc.pages]
+    assert "0 indicateurs" in doc.pages[0].text
+
+
+# --------------------------------------------------------------------------------------------------- HTML
+
+
+def test_html_real_file_sections_entities_and_repeated_boxes():
+    doc = parsed(HTML)
+    assert doc.title == "Synthèse du rapport OT 2018"
+    text = "\n".join(p.text for p in doc.pages)
+    assert not re.search(r"</?[a-z][^>]*>", text) and "&nbsp;" not in text and "&eacute;" not in text
+    assert "function(" not in text and "{" not in text  # scripts and styles dropped
+    # Inline tags (<u>, <a>) must not cut sentences.
+    assert "Les mobilités résidentielles des cadres, professions intellectuelles supérieures et des" in text
+    assert "Les étudiants (9), tranche d’âge la plus mobile" in text
+    # The notes are printed twice in the page (inline box + end of page): kept once.
+    assert text.count("Le changement de territoire correspond ici") == 1
+    sections = [p.section for p in doc.pages]
+    assert "Conclusion" in sections and "Deux systèmes de mobilité parallèles" in sections
+
+
+def test_html_entities_decoded_and_inline_tags_joined(tmp_path):
+    page = tmp_path / "note.html"
+    page.write_text(
+        "<html><head><title>Note</title><style>p{color:red}</style></head><body>"
+        "<nav>Menu</nav><h2>Objectifs</h2><p>Le&nbsp;rapport de l&#39;&eacute;t&eacute; <b>2018</b> , "
+        "<i>Insee</i> .</p><script>var x = 1;</script><footer>Mentions</footer></body></html>",
+        encoding="utf-8",
+    )
+    doc = parse_file(page)
+    expected = [("Objectifs", "Objectifs\n\nLe rapport de l'été 2018, Insee.")]
+    assert [(p.section, p.text) for p in doc.pages] == expected
+
+
+# ------------------------------------------------------------------------------------------------ DOCX / ODT
+
+
+def _make_docx(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Diagnostic", level=1)
+    document.add_paragraph("Le territoire compte 12 500 habitants.")
+    document.add_heading("Objectifs", level=2)
+    document.add_paragraph("Attirer de jeunes actifs.")
+    table = document.add_table(rows=2, cols=2)
+    for r, row in enumerate([("Indicateur", "Cible"), ("Solde migratoire", "+0,5 %")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.save(path)
+    return path
+
+
+def test_docx_round_trip(tmp_path):
+    doc = parse_file(_make_docx(tmp_path / "strategie.docx"))
+    assert doc.doc_type == "docx"
+    assert [p.section for p in doc.pages] == ["Diagnostic", "Objectifs"]
+    expected = "Objectifs\n\nAttirer de jeunes actifs.\n\nIndicateur | Cible\nSolde migratoire | +0,5 %"
+    assert doc.pages[1].text == expected
+    assert "12 500 habitants" in doc.pages[0].text
+
+
+def test_odt_round_trip(tmp_path):
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import H, P
+
+    document = OpenDocumentText()
+    document.text.addElement(H(outlinelevel=1, text="Contexte"))
+    document.text.addElement(P(text="La commune de Saint-Malo accueille 46 000 habitants."))
+    document.text.addElement(H(outlinelevel=2, text="Actions"))
+    table = Table(name="T1")
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for values in (("Action", "Budget"), ("Navettes estivales", "120 000 €")):
+        row = TableRow()
+        for value in values:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    document.text.addElement(table)
+    path = tmp_path / "plan.odt"
+    document.save(str(path))
+    assert detect_type(path) == "odt"
+    doc = parse_file(path)
+    assert [(p.section, p.text) for p in doc.pages] == [
+        ("Contexte", "Contexte\n\nLa commune de Saint-Malo accueille 46 000 habitants."),
+        ("Actions", "Actions\n\nAction | Budget\nNavettes estivales | 120 000 €"),  # lone H1 = title
+    ]
+
+
+def test_corrupt_docx_is_refused(tmp_path):
+    path = tmp_path / "casse.docx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("word/document.xml", "<pas du xml")
+    with pytest.raises(CorruptDocumentError) as info:
+        parse_file(path)
+    _assert_french_refusal(info.value, "casse.docx")
+
+
+# --------------------------------------------------------------------------------------------- TXT / CSV
+
+
+def test_csv_semicolon_decimal_comma_cp1252(tmp_path):
+    path = tmp_path / "indicateurs.csv"
+    rows = ["CODGEO;Commune;Taux de chômage"] + [f"350{i:02d};Saint-Médard-{i};{i},5" for i in range(1, 26)]
+    path.write_bytes("\r\n".join(rows).encode("cp1252"))
+    doc = parse_file(path)
+    assert doc.doc_type == "csv" and doc.page_count == 2
+    assert doc.pages[0].section == "lignes 2–21" and doc.pages[1].section == "lignes 22–26"
+    assert doc.pages[0].text.split("\n")[0] == "CODGEO : 35001 ; Commune : Saint-Médard-1 ; Taux de chômage : 1,5"
+    chunks = chunk_document(doc, "p", chunk_chars=200)
+    for chunk in chunks:  # rows are never cut
+        assert all(line.startswith("CODGEO : ") and "Taux de chômage : " in line for line in chunk.text.split("\n"))
+
+
+def test_csv_real_communes_file(corpus_dir):
+    doc = parsed(COMMUNES)
+    assert doc.pages[0].section == "lignes 2–21"
+    assert doc.pages[0].text.startswith(
+        "REG : 84 ; Région : Auvergne-Rhône-Alpes ; DEP : 01 ; CODARR : 2 ; CODCAN : 08 ; CODCOM : 001 ; "
+        "COM : 01001 ; Commune : L'Abergement-Clémenciat ; PMUN : 860 ; PCAP : 16 ; PTOT : 876"
+    )
+
+
+def test_txt_cp1252_fallback_and_blocks(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes("Compte rendu de réunion.\n\nLe comité de pilotage s'est réuni à Dinan.".encode("cp1252"))
+    doc = parse_file(path)
+    assert doc.doc_type == "txt"
+    assert doc.pages[0].text == "Compte rendu de réunion.\n\nLe comité de pilotage s'est réuni à Dinan."
+    assert doc.pages[0].section == "paragraphes 1–2"
+
+
+# ------------------------------------------------------------------------------------------------ chunking
+
+
+@pytest.mark.parametrize("path", [CAE, KITELUS, FICHES / "fiche29.md", HTML])
+def test_chunk_offsets_are_exact_and_chunks_stay_in_their_page(path):
+    doc = parsed(path)
+    chunks = chunk_document(doc, "dinan", chunk_chars=500, overlap=80)
+    assert chunks
+    by_place = {(p.page, p.section): p for p in doc.pages}
+    for chunk in chunks:
+        page = by_place[(chunk.page, chunk.section)]
+        assert page.text[chunk.start:chunk.end] == chunk.text
+        assert len(chunk.text) <= 500
+        assert chunk.text == chunk.text.strip()
+        assert chunk.content_hash == doc.sha256 and chunk.project == "dinan" and chunk.doc_type == doc.doc_type
+    assert len({c.id for c in chunks}) == len(chunks)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", c.id) for c in chunks)
+
+
+def test_chunk_ids_stable_across_runs():
+    first = chunk_document(parse_file(CAE), "dinan", ingested_at="2026-01-01T00:00:00+00:00")
+    second = chunk_document(parse_file(CAE), "dinan")
+    assert [c.id for c in first] == [c.id for c in second]
+    assert first[0].id != chunk_document(parsed(CAE), "autre-projet")[0].id
+    stamp = datetime.fromisoformat(second[0].ingested_at)
+    assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
+
+
+def test_short_pages_and_number_only_chunks():
+    doc = ParsedDocument(path=Path("x.pdf"), file="x.pdf", doc_type="pdf", page_count=3, empty_pages=[],
+                         sha256="0" * 64, title=None, pages=[
+                             Page(page=1, section=None, text="SERVICES AUX ADMINISTRÉS"),  # divider, 24 chars
+                             Page(page=2, section=None, text="12 / 42 — 2024 … 3,5 %"),
+                             Page(page=3, section=None, text="ÉDITO"),
+                         ])
+    assert [c.page for c in chunk_document(doc, "p")] == [1]
+
+
+def test_invalid_chunk_settings_are_rejected():
+    with pytest.raises(ValueError):
+        chunk_document(parsed(CAE), "p", chunk_chars=100, overlap=100)
+
+
+# ------------------------------------------------------------------------------------------ dev questions
+
+
+def test_dev_quotes_survive_cleaning():
+    """Cleaning must not destroy text: each gold PDF quote is found on its gold page (cleaned the same way)."""
+    entries = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answerable = [e for e in entries if e["answer"] != "NON_COUVERT" and e["file"] and e["file"].endswith(".pdf")]
+    assert answerable
+    found = []
+    for entry in answerable:
+        doc = parsed(SHARED / entry["file"])
+        quote = _squash(clean_text(entry["quote"], doc.lexicon))
+        if quote in _squash(doc.pages[entry["page"] - 1].text):
+            found.append(entry["id"])
+    print(f"\ncitations PDF retrouvées : {len(found)}/{len(answerable)}")
+    assert len(found) >= 0.9 * len(answerable), sorted({e["id"] for e in answerable} - set(found))
+
+
+def test_dev_quotes_of_markdown_and_html_files():
+    entries = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    others = [e for e in entries if e["answer"] != "NON_COUVERT" and e["file"] and not e["file"].endswith(".pdf")]
+    missing = []
+    for entry in others:
+        doc = parsed(SHARED / entry["file"])
+        quote = _squash(clean_text(entry["quote"], doc.lexicon))
+        if not any(quote in _squash(p.text) for p in doc.pages):
+            missing.append(entry["id"])
+    assert not missing
+
+
+def test_io_is_binary_safe(tmp_path):
+    # A UTF-16 text export (Windows Notepad) is decoded, not refused as binary.
+    path = tmp_path / "export.txt"
+    path.write_bytes("Stratégie d'attractivité du territoire".encode("utf-16"))
+    assert parse_file(path).pages[0].text == "Stratégie d'attractivité du territoire"
