@@ -236,6 +236,60 @@ def config() -> None:
     _out_json(Settings().public_dump())
 
 
+
+@app.command("eval")
+def eval_(
+    questions: Annotated[Path, typer.Option("--questions", "-q", help="Fichier de questions JSON lines (format de "
+                                                                      "../shared/eval/dev.jsonl)")],
+    project: ProjectOpt,
+    as_json: JsonOpt = False,
+    answers: Annotated[bool, typer.Option("--answers", help="Génère aussi les réponses (lent : modèle "
+                                                            "de conversation)")] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Rapport par question (.jsonl ou .md ; "
+                                                                     "défaut : <données>/eval/)")] = None,
+    k: Annotated[int, typer.Option("-k", help="Passages retenus par question")] = 5,
+) -> None:
+    """Mesure la recherche (recall@1, recall@5, MRR) et, avec --answers, les réponses sur un jeu de questions."""
+    from .evaluation import default_report_path, evaluate, load_questions, write_report
+
+    try:
+        assistant = _assistant()
+        items = load_questions(questions)
+        if not assistant.documents(project):
+            _missing_project(project)
+        assistant.ensure_knowledge()  # as when serving: the method is searched with the project
+        result = evaluate(assistant, items, project, k=k, answers=answers, questions_file=str(questions),
+                          progress=_progress)
+        path = write_report(result, report or default_report_path(assistant.settings.data_dir, project))
+    except AssistantError as e:
+        _fail(e)
+    s = result.summary
+    if as_json:
+        _out_json({**s, "report": str(path)})
+        return
+    rule = s["coverage_rule"]
+    typer.echo(f"Questions : {s['questions']} ({s['n']} couvertes, {s['uncovered']} non couvertes)")
+    typer.echo(f"recall@1 = {s['recall@1']}   recall@{k} = {s[f'recall@{k}']}   MRR = {s['mrr']}   "
+               f"(recherche : {s['median_search_ms']} ms médian)")
+    typer.echo(f"Seuil de couverture {rule['threshold']} : {rule['answered_covered']} des questions couvertes "
+               f"passent, {rule['refusal_uncovered']} des non couvertes sont écartées (seuil suggéré : "
+               f"{s['suggested_min_dense_score']})")
+    if "answers" in s:
+        a = s["answers"]
+        typer.echo(f"Réponses : citation juste {a['citation_hit']}, refus des non couvertes {a['refusal_uncovered']} "
+                   f"({a['refused_uncovered_count']}), réponses aux couvertes {a['answered_covered']}, "
+                   f"nombres non sourcés {a['unsupported_numbers']}")
+        typer.echo(f"Temps médians : recherche {a['median_retrieval_ms']} ms, premier mot "
+                   f"{a['median_first_token_ms']} ms, réponse complète {a['median_total_ms']} ms")
+    typer.echo(f"Rapport par question : {path}")
+
+
+def _missing_project(project: str) -> str:
+    typer.secho(f"Erreur : le projet « {project} » n'a aucun document — indexez-les d'abord avec « python -m "
+                f"assistant ingest DOSSIER --project {project} ».", err=True, fg="red")
+    raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -121,3 +121,18 @@ class Settings(BaseSettings):
                 if key in ("api_key", "auth_password") and value is not None:
                     data[section][key] = "********"
         return data
+
+
+def settings_rows(model: type[BaseModel] = Settings, prefix: str = "ASSISTANT_") -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for every field: the README table is built from this."""
+    rows = []
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            rows += settings_rows(field.annotation, f"{prefix}{name.upper()}__")
+            continue
+        default = field.default if field.default_factory is None else None
+        if isinstance(default, Path):
+            default = default.relative_to(PROJECT_ROOT).as_posix() if default.is_absolute() else default.as_posix()
+        rows.append((field.alias or f"{prefix}{name.upper()}", "" if default is None else str(default),
+                     field.description or ""))
+    return rows

@@ -55,19 +55,32 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
     return best, best_score
 
 
-def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.2
+def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.2, auto_support: float = 0.5
                      ) -> tuple[str, list[Citation], list[str]]:
     """Map [n] markers to passages, keep only those whose passage supports the citing sentence.
 
+    Small models often forget the markers: a sentence left without a valid one is attributed to the passage
+    that supports it best, when that support is strong (``auto_support``), so sourced facts keep their page.
     Returns the answer with renumbered markers, the verified citations and French flags for dropped ones.
     """
     flags: list[str] = []
-    kept: dict[int, Citation] = {}  # passage index → citation
+    kept: dict[int, Citation] = {}  # passage number → citation
     renumber: dict[int, int] = {}
+
+    def cite(n: int, quote: str) -> str:
+        if n not in renumber:
+            renumber[n] = len(renumber) + 1
+            c = passages[n - 1].chunk
+            kept[n] = Citation(n=renumber[n], file=c.file, page=c.page, section=c.section, quote=quote,
+                               project=c.project)
+        return f"[{renumber[n]}]"
+
     out_sentences = []
     for sentence in split_sentences(answer):
+        marks: list[str] = []
+
         def _replace(match: re.Match) -> str:
-            marks = []
+            here = []
             for raw in re.split(r"\s*[,;]\s*", match.group(1)):
                 n = int(raw)
                 if not 1 <= n <= len(passages):
@@ -78,17 +91,25 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
                 if support < min_support or not quote_in_passage(quote, passage.chunk.text):
                     flags.append(f"citation [{n}] retirée : l'extrait ({passage.label}) ne soutient pas la phrase")
                     continue
-                if n not in renumber:
-                    renumber[n] = len(renumber) + 1
-                    c = passage.chunk
-                    kept[n] = Citation(n=renumber[n], file=c.file, page=c.page, section=c.section, quote=quote,
-                                       project=c.project)
-                marks.append(f"[{renumber[n]}]")
-            return "".join(marks)
+                here.append(cite(n, quote))
+            marks.extend(here)
+            return "".join(here)
 
-        out_sentences.append(CITE_RE.sub(_replace, sentence))
-    text = re.sub(r"\s+([.,;:])", r"\1", " ".join(out_sentences))
+        sentence = CITE_RE.sub(_replace, sentence)
+        if not marks and len(content_words(sentence)) >= 3 and passages:
+            scored = [(best_quote(sentence, p.chunk.text), n) for n, p in enumerate(passages, 1)]
+            (quote, support), n = max(scored, key=lambda t: t[0][1])
+            if support >= auto_support and quote_in_passage(quote, passages[n - 1].chunk.text):
+                sentence = _append_mark(sentence, cite(n, quote))
+        out_sentences.append(sentence)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(out_sentences))
     return text, sorted(kept.values(), key=lambda c: c.n), flags
+
+
+def _append_mark(sentence: str, mark: str) -> str:
+    """Put the marker before the final punctuation: "… du territoire [1]."."""
+    m = re.search(r"[.!?…]+$", sentence)
+    return f"{sentence[:m.start()]} {mark}{m.group()}" if m else f"{sentence} {mark}"
 
 
 # -- numbers ----------------------------------------------------------------------------------------

@@ -75,8 +75,12 @@ def dedupe(passages: list[Passage]) -> list[Passage]:
     seen: set[str] = set()
     out = []
     for p in passages:
-        key = " ".join(p.chunk.text.split())[:200].lower()
+        key = dedupe_key(p.chunk.text)
         if key not in seen:
             seen.add(key)
             out.append(p)
     return out
+
+
+def dedupe_key(text: str) -> str:
+    return " ".join(text.split())[:200].lower()

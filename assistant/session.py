@@ -221,14 +221,23 @@ def report_label(report: FileReport) -> str:
 
 
 def list_projects(assistant: Assistant) -> list[str]:
-    """Projects known by their documents or by a strategy, by display name."""
-    names = set(assistant.projects())
+    """Projects known by their documents or by a strategy, by display name (one entry per folder)."""
+    names = {slugify(n): n for n in assistant.projects() if _sluggable(n)}
     try:
-        names |= {p.title for p in ProjectStorage(assistant.settings.projects_dir.resolve()).list_projects()
-                  if not p.title.endswith("(illisible)")}
+        for p in ProjectStorage(assistant.settings.projects_dir.resolve()).list_projects():
+            if not p.title.endswith("(illisible)"):
+                names.setdefault(p.slug, p.title)
     except OSError:
         pass
-    return sorted(names, key=lambda n: unicodedata.normalize("NFKD", n).casefold())
+    return sorted(names.values(), key=lambda n: unicodedata.normalize("NFKD", n).casefold())
+
+
+def _sluggable(name: str) -> bool:
+    try:
+        slugify(name)
+    except InputError:
+        return False
+    return True
 
 
 def uploads_root(assistant: Assistant) -> Path:

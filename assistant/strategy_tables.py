@@ -44,6 +44,11 @@ class Column:
     def editable(self) -> bool:
         return self.kind not in ("ref", "refs")
 
+    @property
+    def width(self) -> int:
+        """Pixels: wide tables scroll sideways instead of squeezing their columns."""
+        return {"list": 230, "figure": 170, "enum": 160, "ref": 160, "refs": 190}.get(self.kind, 210)
+
 
 @dataclass(frozen=True)
 class Table:
@@ -61,14 +66,32 @@ class Table:
     def key(self) -> str:
         return f"{self.stage}.{self.field}"
 
+    # Display order: the item's name, its provenance (always in view), the other fields, the id last.
     @property
     def headers(self) -> list[str]:
-        return [c.header for c in self.columns] + [PROVENANCE_HEADER, ID_HEADER]
+        first, *rest = self.columns
+        return [first.header, PROVENANCE_HEADER, *(c.header for c in rest), ID_HEADER]
+
+    def to_row(self, cells: list[Any], provenance: str, item_id: str) -> list[Any]:
+        return [cells[0], provenance, *cells[1:], item_id]
+
+    def from_row(self, row: list[Any]) -> tuple[list[Any], str]:
+        """Field cells in ``columns`` order, and the item id."""
+        row = list(row) + [""] * (len(self.columns) + 2 - len(row))
+        return [row[0], *row[2:len(self.columns) + 1]], _text(row[len(self.columns) + 1])
+
+    @property
+    def widths(self) -> list[str] | None:
+        """Pixels for wide tables, which then scroll sideways instead of squeezing their columns."""
+        if len(self.columns) <= 4:
+            return None
+        first, *rest = self.columns
+        return [f"{first.width}px", "250px", *(f"{c.width}px" for c in rest), "110px"]
 
     @property
     def static_columns(self) -> list[int]:
-        n = len(self.columns)
-        return [i for i, c in enumerate(self.columns) if not c.editable] + [n, n + 1]
+        first, *rest = self.columns
+        return [1, *(i + 2 for i, c in enumerate(rest) if not c.editable), len(self.columns) + 1]
 
 
 def _swot(name: str, title: str) -> Table:
@@ -191,7 +214,7 @@ def items_of(strategy: Strategy, table: Table) -> list[Item]:
 
 def rows(strategy: Strategy, table: Table) -> list[list[Any]]:
     names = _names(strategy)
-    return [[_cell(item, c, names) for c in table.columns] + [provenance_label(item), item.id]
+    return [table.to_row([_cell(item, c, names) for c in table.columns], provenance_label(item), item.id)
             for item in items_of(strategy, table)]
 
 
@@ -258,10 +281,8 @@ def diff(strategy: Strategy, table: Table, edited: list[list[Any]]) -> Edits:
     edits = Edits()
     current = {item.id: item for item in items_of(strategy, table)}
     names = _names(strategy)
-    id_index = len(table.columns) + 1
-    for n, row in enumerate(edited, 1):
-        row = list(row) + [""] * (id_index + 1 - len(row))
-        item_id = _text(row[id_index])
+    for n, raw_row in enumerate(edited, 1):
+        row, item_id = table.from_row(raw_row)
         item = current.get(item_id)
         parsed: dict[str, Any] = {}
         try:
@@ -324,16 +345,15 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-def kpi_chart_rows(strategy: Strategy) -> list[dict[str, Any]]:
-    """Baseline and target of each quantitative KPI, as bars ready for a chart."""
+def kpi_charts(strategy: Strategy) -> list[dict[str, Any]]:
+    """Baseline and target of each KPI that has figures: one small bar chart each (units differ between KPIs)."""
     out = []
     for k in strategy.tableau_de_bord.kpis:
-        for series, figure in (("Départ", k.baseline), ("Cible", k.target)):
-            if figure is None:
-                continue
-            unit = f" ({figure.unit})" if figure.unit else ""
-            out.append({"Indicateur": f"{_short(k.name, 28)}{unit} — {series.lower()} {figure.year or ''}".strip(),
-                        "Valeur": figure.value, "Série": series, "Ordre": f"{k.id}-{series}"})
+        bars = [{"Repère": f"{series} {figure.year or ''}".strip(), "Valeur": figure.value, "Série": series}
+                for series, figure in (("Départ", k.baseline), ("Cible", k.target)) if figure is not None]
+        if bars:
+            unit = next((f.unit for f in (k.baseline, k.target) if f is not None and f.unit), "")
+            out.append({"id": k.id, "name": k.name, "unit": unit, "bars": bars})
     return out
 
 

@@ -204,6 +204,7 @@ class DemarcheScreen:
                 self.question = gr.Markdown(elem_classes=["question-courante"], elem_id="question-demarche")
                 self.qid = gr.State(None)
                 self.answer = gr.Textbox(label="Votre réponse", lines=3, max_lines=10, elem_id="reponse-demarche",
+                                         info="Maj+Entrée pour enregistrer.",
                                          placeholder="Répondez en quelques phrases ; citez vos chiffres avec leur "
                                                      "source et leur année.")
                 with gr.Row(equal_height=True):
@@ -213,15 +214,15 @@ class DemarcheScreen:
                     self.interviewee = gr.Dropdown(label="Acteur interrogé", visible=False, elem_id="acteur-interroge",
                                                    choices=[(label, key) for key, label in STAKEHOLDER_LABELS.items()])
                 with gr.Row():
-                    self.save = gr.Button("Enregistrer la réponse", variant="primary", elem_id="enregistrer-reponse")
-                    self.skip = gr.Button("Passer la question", elem_id="passer-question")
-                    self.draft = gr.Button("Proposer à partir des documents", elem_id="proposer")
+                    self.save = gr.Button("Enregistrer la réponse", variant="primary", elem_id="enregistrer-reponse", size="md")
+                    self.skip = gr.Button("Passer la question", elem_id="passer-question", size="md")
+                    self.draft = gr.Button("Proposer à partir des documents", elem_id="proposer", size="md")
                 self.status = gr.Markdown(elem_id="statut-demarche", elem_classes=["statut"])
             with gr.Column(scale=2):
                 self.gate = gr.Markdown(elem_id="passage-etape")
                 with gr.Row():
-                    self.back = gr.Button("Étape précédente", elem_id="etape-precedente")
-                    self.advance = gr.Button("Étape suivante", variant="primary", elem_id="etape-suivante")
+                    self.back = gr.Button("Étape précédente", elem_id="etape-precedente", size="md")
+                    self.advance = gr.Button("Étape suivante", variant="primary", elem_id="etape-suivante", size="md")
         gr.Markdown("### Livrables de l'étape\nModifiez les cellules puis enregistrez. Les listes se séparent par « ; », "
                     "les chiffres s'écrivent « 12500 visiteurs (2023) ». Chaque ligne indique sa provenance : "
                     "document, utilisateur, entretien ou hypothèse à valider.")
@@ -242,49 +243,62 @@ class DemarcheScreen:
                 for spec in specs:
                     self.tables[spec.key] = self._table(spec)
                 if stage == "tableau_de_bord":
-                    self.chart = gr.BarPlot(pd.DataFrame(columns=["Indicateur", "Valeur", "Série"]),
-                                            x="Indicateur", y="Valeur", color="Série", elem_id="graphique-kpi",
-                                            label="Valeur de départ et valeur cible de chaque indicateur",
-                                            x_label_angle=-20, height=320, sort=None,
-                                            color_map={"Départ": "#64748b", "Cible": "#1d4ed8"})
+                    self.kpis = gr.State([])
+                    gr.Markdown("#### Valeur de départ → valeur cible")
+
+                    @gr.render(inputs=[self.kpis])
+                    def kpi_charts(charts):
+                        if not charts:
+                            gr.Markdown("Aucun indicateur chiffré pour l'instant.")
+                            return
+                        with gr.Row(elem_id="graphiques-kpi"):
+                            for chart in charts:
+                                unit = f" ({chart['unit']})" if chart["unit"] else ""
+                                gr.BarPlot(pd.DataFrame(chart["bars"]), x="Repère", y="Valeur",
+                                           label=f"{chart['name']}{unit}", y_title=chart["unit"] or "valeur",
+                                           x_title=" ", sort=[b["Repère"] for b in chart["bars"]], height=240,
+                                           min_width=280, key=f"kpi-{chart['id']}", elem_classes=["graphique-kpi"])
             self.groups[stage] = group
-        self.save_tables = gr.Button("Enregistrer les modifications des tableaux", elem_id="enregistrer-tableaux")
-        with gr.Row(equal_height=True):
+        self.save_tables = gr.Button("Enregistrer les modifications des tableaux", elem_id="enregistrer-tableaux",
+                                     size="md")
+        with gr.Row():
             self.item = gr.Dropdown(label="Élément à valider ou à supprimer", choices=[], scale=3,
-                                    elem_id="element-a-valider")
-            self.confirm = gr.Button("Valider l'élément", variant="primary", scale=1, elem_id="valider-element")
-            self.delete = gr.Button("Supprimer l'élément", variant="stop", scale=1, elem_id="supprimer-element")
+                                    elem_id="element-a-valider",
+                                    info="Les propositions tirées des documents et les hypothèses sont listées en tête.")
+            with gr.Column(scale=2, min_width=260):
+                self.confirm = gr.Button("Valider l'élément", variant="primary", size="md", elem_id="valider-element")
+                self.delete = gr.Button("Supprimer l'élément", variant="stop", size="md", elem_id="supprimer-element")
         self.table_status = gr.Markdown(elem_id="statut-tableaux", elem_classes=["statut"])
 
     @staticmethod
     def _table(spec: tables.Table) -> gr.Dataframe:
         return gr.Dataframe(value=pd.DataFrame(columns=spec.headers), label=spec.title, interactive=True, wrap=True,
                             static_columns=spec.static_columns, elem_id=f"table-{spec.key.replace('.', '-')}",
-                            row_limits=(1, 1) if spec.single else None, max_height=420)
+                            column_widths=spec.widths, max_height=420, elem_classes=["livrable"])
 
     # -- rendering ---------------------------------------------------------------------------------
     @property
     def view_outputs(self) -> list:
-        return [self.progress, self.question, self.qid, self.gate, self.shown, *self.groups.values(),
-                *self.tables.values(), self.chart, self.item]
+        return [self.progress, self.question, self.qid, self.gate, self.back, self.shown, *self.groups.values(),
+                *self.tables.values(), self.kpis, self.item]
 
     def render(self, space: session.ProjectSpace | None, shown: str | None = None) -> list:
         if space is None:
             empty = [gr.update(value=pd.DataFrame(columns=t.headers)) for t in tables.ALL_TABLES]
-            return ["", NO_PROJECT, None, "", gr.update(), *[gr.update() for _ in STAGES], *empty,
-                    pd.DataFrame(columns=["Indicateur", "Valeur", "Série"]), gr.update(choices=[], value=None)]
+            return ["", NO_PROJECT, None, "", gr.update(interactive=False), gr.update(),
+                    *[gr.update() for _ in STAGES], *empty, [], gr.update(choices=[], value=None)]
         strategy = space.strategy()
         shown = shown if shown in STAGES else strategy.current_stage
         view = agenda(strategy)
         frames = [pd.DataFrame(tables.rows(strategy, t), columns=t.headers) for t in tables.ALL_TABLES]
-        chart = pd.DataFrame(tables.kpi_chart_rows(strategy), columns=["Indicateur", "Valeur", "Série", "Ordre"])
         pending = {p.item_id for p in pending_review(strategy, shown)}
         choices = [(("[à valider] " if ref.item.id in pending else "") + f"{ref.item.label()[:90]} ({ref.item.id})",
                     ref.item.id) for ref in iter_items(strategy, shown)]
         choices.sort(key=lambda c: not c[0].startswith("[à valider]"))
         return [stages_html(strategy), question_markdown(view), view.next.id if view.next else None,
-                gate_markdown(view.gate), shown, *[gr.update(visible=s == shown) for s in STAGES], *frames,
-                chart[["Indicateur", "Valeur", "Série"]], gr.update(choices=choices, value=None)]
+                gate_markdown(view.gate), gr.update(interactive=strategy.current_stage != STAGES[0]), shown,
+                *[gr.update(visible=s == shown) for s in STAGES], *frames, tables.kpi_charts(strategy),
+                gr.update(choices=choices, value=None)]
 
     # -- events ------------------------------------------------------------------------------------
     def wire(self, project: gr.Dropdown, tab: gr.Tab) -> None:
@@ -402,8 +416,9 @@ def _space(assistant: Assistant, project: str | None) -> session.ProjectSpace | 
 
 
 def _status(text: str, kind: str = "info") -> str:
-    icon = {"info": "ℹ️", "ok": "✅", "erreur": "⛔", "attente": "⏳"}[kind]
-    return f"{icon} {text}"
+    # Words, not colours or emoji, carry the kind of message (emoji fonts are missing on many desktops).
+    prefix = {"info": "", "ok": "", "erreur": "**Erreur** — ", "attente": "**En cours** — "}[kind]
+    return prefix + text
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -433,11 +448,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                          "**Posez une question sur vos documents ou sur la méthode.**<br>"
                                          "Chaque réponse cite ses sources (fichier, page, extrait)."))
                 with gr.Row(equal_height=True):
-                    question = gr.Textbox(label="Votre question", lines=2, max_lines=6, scale=5, elem_id="question",
+                    question = gr.Textbox(label="Votre question", lines=1, max_lines=6, scale=5, elem_id="question",
                                           placeholder="Ex. : Quels sont les atouts économiques de notre territoire ?")
                     with gr.Column(scale=1, min_width=160):
-                        send = gr.Button("Envoyer", variant="primary", elem_id="envoyer")
-                        reset = gr.Button("Nouvelle discussion", variant="secondary", elem_id="nouvelle")
+                        send = gr.Button("Envoyer", variant="primary", elem_id="envoyer", size="md")
+                        reset = gr.Button("Nouvelle discussion", variant="secondary", elem_id="nouvelle", size="md")
                 chat_status = gr.Markdown(elem_id="statut-discussion", elem_classes=["statut"])
                 gr.Examples(label="Exemples de questions", inputs=[question], examples=[
                     ["Comment définir un domaine d'activité stratégique (DAS) ?"],
@@ -462,7 +477,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     to_remove = gr.Dropdown(label="Document à retirer", choices=[], value=None, scale=3,
                                             elem_id="document-a-retirer")
-                    remove = gr.Button("Retirer ce document", variant="stop", scale=1, elem_id="retirer")
+                    remove = gr.Button("Retirer ce document", variant="stop", scale=1, elem_id="retirer", size="md")
                 with gr.Row(visible=False, elem_id="confirmation-retrait") as confirm_row:
                     confirm_text = gr.Markdown()
                     confirm_remove = gr.Button("Confirmer le retrait", variant="stop", elem_id="confirmer-retrait")
@@ -488,11 +503,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 settings_md = gr.Markdown(settings_markdown(assistant), elem_id="parametres-resume")
                 with gr.Accordion("Tous les réglages (secrets masqués)", open=False):
                     gr.JSON(assistant.settings.public_dump(), label="Réglages effectifs")
-                check = gr.Button("Vérifier l'installation", elem_id="verifier")
+                check = gr.Button("Vérifier l'installation", elem_id="verifier", size="md")
                 check_status = gr.Markdown(elem_id="statut-parametres", elem_classes=["statut"])
                 doctor_json = gr.JSON(label="Diagnostic", visible=False)
 
         # -- handlers: project ----------------------------------------------------------------------
+
+        def project_text(space, frame) -> str:
+            n = len(frame)
+            return (f"Territoire **{space.name}** : {n} document(s) indexé(s)." if n else
+                    f"Territoire **{space.name}** : aucun document pour l'instant (onglet Documents).")
 
         def on_load():
             names = session.list_projects(assistant)
@@ -509,10 +529,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return (_status(NO_PROJECT), [], [], [], documents_frame(None), gr.update(choices=[], value=None), "")
             allow(space)
             frame = documents_frame(space)
-            n = len(frame)
-            text = (f"Territoire **{space.name}** : {n} document(s) indexé(s)." if n else
-                    f"Territoire **{space.name}** : aucun document pour l'instant (onglet Documents).")
-            return (_status(text), [], [], [], frame, gr.update(choices=list(frame["Document"]), value=None), "")
+            return (project_text(space, frame), [], [], [], frame,
+                    gr.update(choices=list(frame["Document"]), value=None), "")
 
         app.load(on_load, None, [project])
         project.change(on_project, [project],
@@ -524,13 +542,18 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             msgs = list(msgs or [])
             history = list(history or [])
             q = (q or "").strip()
+
+            def out(status, *, question_box=gr.skip(), busy=True):
+                # The send button is off while an answer is written: a second question would race the first.
+                return msgs, status, msgs, history, question_box, gr.update(interactive=not busy)
+
             if not q:
-                yield msgs, _status("Tapez d'abord une question.", "info"), msgs, history, ""
+                yield out(_status("Tapez d'abord une question."), busy=False)
                 return
             try:
                 space = _space(assistant, name)
             except AssistantError as e:
-                yield msgs, _status(e.user_message, "erreur"), msgs, history, q
+                yield out(_status(e.user_message, "erreur"), busy=False)
                 return
             if space:
                 allow(space)
@@ -538,22 +561,22 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             pending = {"role": "assistant", "content": "…"}
             msgs.append(pending)
             slow = assistant.settings.llm.provider == "embedded" and not assistant.chat_loaded
-            yield msgs, _status(LOADING if slow else "Recherche dans les documents…", "attente"), msgs, history, ""
+            # Clear the box once, at the start: the person may type the next question meanwhile.
+            yield out(_status(LOADING if slow else "Recherche dans les documents…", "attente"), question_box="")
             thought = None
             text = ""
             try:
-                for event in assistant.ask_stream(q, space.name if space else None,
-                                                  [Turn(**t) for t in history]):
+                for event in assistant.ask_stream(q, space.name if space else None, [Turn(**t) for t in history]):
                     if event.kind == "passages":
                         thought = {"role": "assistant", "content": passages_markdown(event.passages, space),
                                    "metadata": {"title": f"Passages consultés ({len(event.passages)})",
                                                 "status": "pending"}}
                         msgs.insert(len(msgs) - 1, thought)
-                        yield msgs, _status("Passages trouvés, rédaction de la réponse…", "attente"), msgs, history, ""
+                        yield out(_status("Passages trouvés, rédaction de la réponse…", "attente"))
                     elif event.kind == "token":
                         text += event.text
                         pending["content"] = text
-                        yield msgs, gr.skip(), msgs, history, ""
+                        yield msgs, gr.skip(), msgs, history, gr.skip(), gr.skip()
                     elif event.kind == "final":
                         answer = event.answer
                         pending["content"] = answer_markdown(answer, space)
@@ -563,21 +586,21 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         seconds = answer.timings.total_ms / 1000
                         done = (f"Réponse sourcée ({len(answer.citations)} source(s)) en {seconds:.1f} s."
                                 if answer.covered else "Question non couverte par les documents indexés.")
-                        yield msgs, _status(done, "ok" if answer.covered else "info"), msgs, history, ""
+                        yield out(_status(done), busy=False)
             except AssistantError as e:
                 pending["content"] = f"**Erreur** : {e.user_message}"
-                yield msgs, _status(e.user_message, "erreur"), msgs, history, q
+                yield out(_status(e.user_message, "erreur"), busy=False)
             except Exception as e:  # an unexpected bug must leave a usable screen and say where to look
                 log.exception("réponse impossible")
                 pending["content"] = f"**Erreur inattendue** ({type(e).__name__}) : voir le journal du serveur."
-                yield msgs, _status("Erreur inattendue : voir le journal du serveur.", "erreur"), msgs, history, q
+                yield out(_status("Erreur inattendue : voir le journal du serveur.", "erreur"), busy=False)
 
-        chat_io = dict(inputs=[question, project, messages, turns],
-                       outputs=[chatbot, chat_status, messages, turns, question])
-        send.click(respond, **chat_io, concurrency_id="answer")
-        question.submit(respond, **chat_io, concurrency_id="answer")
+        gr.on([send.click, question.submit], respond, inputs=[question, project, messages, turns],
+              outputs=[chatbot, chat_status, messages, turns, question, send], concurrency_id="answer",
+              trigger_mode="once")
         reset.click(lambda: ([], [], [], _status("Nouvelle discussion.")), None,
                     [chatbot, messages, turns, chat_status])
+        chatbot.clear(lambda: ([], [], _status("Discussion effacée.")), None, [messages, turns, chat_status])
 
         # -- handlers: documents --------------------------------------------------------------------
 
@@ -585,13 +608,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             files = [f for f in (files or []) if f]
             keep = gr.update()
             if not files:
-                return keep, keep, keep, keep, "", None
+                return keep, keep, keep, keep, "", None, keep
             try:
                 space = _space(assistant, name)
                 if space is None:
                     raise InputError("Aucun territoire choisi", fix=NO_PROJECT)
             except AssistantError as e:
-                return keep, keep, keep, keep, _status(e.user_message, "erreur"), None
+                return keep, keep, keep, keep, _status(e.user_message, "erreur"), None, keep
             allow(space)
 
             def report_progress(label: str, done: int, total: int) -> None:
@@ -601,7 +624,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             try:
                 reports = space.ingest_uploads([(Path(f), Path(f).name) for f in files], progress=report_progress)
             except AssistantError as e:
-                return keep, keep, keep, keep, _status(e.user_message, "erreur"), None
+                return keep, keep, keep, keep, _status(e.user_message, "erreur"), None, keep
             frame = documents_frame(space)
             ok = sum(r.status != "refused" for r in reports)
             refused = [r for r in reports if r.status == "refused"]
@@ -611,9 +634,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             names = session.list_projects(assistant)
             return (gr.update(value=reports_frame(reports), visible=True), frame,
                     gr.update(choices=list(frame["Document"]), value=None), gr.update(choices=names),
-                    _status(summary, "erreur" if refused else "ok"), None)
+                    _status(summary, "erreur" if refused else "ok"), None, project_text(space, frame))
 
-        uploader.upload(on_upload, [uploader, project], [report, docs, to_remove, project, doc_status, uploader],
+        uploader.upload(on_upload, [uploader, project],
+                        [report, docs, to_remove, project, doc_status, uploader, project_status],
                         concurrency_id="ingest")
 
         def ask_remove(file):
@@ -627,14 +651,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 space = _space(assistant, name)
                 removed = bool(space and file and space.forget(file))
             except AssistantError as e:
-                return gr.update(visible=False), gr.update(), gr.update(), _status(e.user_message, "erreur")
+                return (gr.update(visible=False), gr.update(), gr.update(), _status(e.user_message, "erreur"),
+                        gr.update())
             frame = documents_frame(space)
             text = f"« {file} » a été retiré du territoire." if removed else f"« {file} » n'était pas indexé."
             return (gr.update(visible=False), frame, gr.update(choices=list(frame["Document"]), value=None),
-                    _status(text, "ok" if removed else "info"))
+                    _status(text, "ok" if removed else "info"), project_text(space, frame) if space else "")
 
         remove.click(ask_remove, [to_remove], [confirm_row, confirm_text, doc_status])
-        confirm_remove.click(do_remove, [to_remove, project], [confirm_row, docs, to_remove, doc_status])
+        confirm_remove.click(do_remove, [to_remove, project], [confirm_row, docs, to_remove, doc_status,
+                                                               project_status])
         cancel_remove.click(lambda: (gr.update(visible=False), _status("Retrait annulé.")), None,
                             [confirm_row, doc_status])
 

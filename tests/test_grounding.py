@@ -51,3 +51,11 @@ def test_unsupported_numbers_are_found_and_marked():
     assert bad == ["300"]
     assert "300 (chiffre non vérifié)" in mark_unsupported(answer, bad)
     assert unsupported_numbers("Depuis 2030 ?", [], question="Et en 2030 ?") == []
+
+
+def test_sentence_without_marker_is_attributed_only_when_strongly_supported():
+    text, citations, _ = verify_citations(
+        "La population municipale atteint 14 406 habitants en 2021. Le territoire est très dynamique.", PASSAGES)
+    assert [(c.n, c.file, c.page) for c in citations] == [(1, "insee.pdf", 7)]
+    assert text.startswith("La population municipale atteint 14 406 habitants en 2021 [1].")
+    assert "dynamique." in text and "dynamique [" not in text

@@ -26,14 +26,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     # The 0.5B preset keeps this test quick; the code path is the same for any model behind the server.
     gguf, _ = resolve_gguf("qwen2.5-coder-0.5b", None, None, REPO / "data" / "models")
     port = _free_port()
+    # A file, not a pipe: llama.cpp logs a lot at load and would block on a full, unread pipe.
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "4096", "--n_threads", "1", "--n_threads_batch", "2", "--model_alias", "qwen-local"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -42,7 +44,8 @@ def server():
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail("le serveur llama.cpp s'est arrêté : " + proc.stderr.read().decode()[-2000:])
+                log.seek(0)
+                pytest.fail("le serveur llama.cpp s'est arrêté : " + log.read()[-2000:])
             time.sleep(0.5)
     else:
         proc.kill()
@@ -50,6 +53,7 @@ def server():
     yield base
     proc.terminate()
     proc.wait(timeout=30)
+    log.close()
 
 
 class Territoire(BaseModel):

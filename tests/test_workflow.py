@@ -20,7 +20,7 @@ from assistant.workflow import (
     stage_schema, strategy_schema,
 )
 from assistant.workflow.agenda import Question
-from assistant.workflow.artifacts import Action, Figure, Stakeholder
+from assistant.workflow.artifacts import Action, Figure, Stakeholder, Target
 from assistant.workflow.items import iter_items
 from assistant.workflow.prompting import load_prompt
 from assistant.workflow.provenance import DocumentSource, HypothesisSource, UserSource
@@ -230,6 +230,8 @@ def test_answer_input_errors(setup):
         engine.answer("dinan", "   ")
     with pytest.raises(InputError, match="trop longue"):
         engine.answer("dinan", "x" * 5000)
+    with pytest.raises(InputError, match="partie prenante inconnu"):
+        engine.answer("dinan", "bonjour", interview_with="voisins")
     with pytest.raises(WorkflowError, match="n'est plus d'actualité"):
         engine.answer("dinan", "bonjour", question_id="diagnostic.inexistante")
 
@@ -321,6 +323,44 @@ def test_draft_keeps_verified_quotes_and_drops_invented_ones(tmp_path):
     assert not any(p.confirmed for p in [force.provenance, s.diagnostic.competitors[0].provenance])
 
 
+STATS = "En 2023, l'office de tourisme a compté 48 500 visiteurs au château de Dinan, un record."
+
+
+def test_drafts_of_the_later_stages(tmp_path):
+    replies = Replies()
+    storage = ProjectStorage(tmp_path)
+    engine = WorkflowEngine(replies.chat, storage, search=lambda q: [passage(STATS, file="bilan.pdf", page=12)])
+    s = engine.start("Dinan")
+    s.diagnostic.targets.append(Target(name="familles avec enfants", provenance=UserSource()))
+    storage.save(s)
+    replies.queue += [
+        {"elements": [{"extrait": "", "passage": None, "nom": "Accueil des familles", "activites": ["crèches"]}]},
+        {"elements": [{"extrait": "", "passage": None, "cible": "familles", "avantages": ["cadre de vie"],
+                       "promesse": "Grandir à Dinan", "slogan": "Dinan, côté famille"},
+                      {"extrait": "", "passage": None, "cible": "retraités", "avantages": [], "promesse": "",
+                       "slogan": ""}]},
+        {"elements": [{"extrait": "", "passage": None, "titre": "Salon de l'habitat", "type": "evenement",
+                       "cible": "familles", "canal": "salon"}]},
+        {"elements": [
+            {"extrait": "l'office de tourisme a compté 48 500 visiteurs au château de Dinan", "passage": 1,
+             "nom": "Visiteurs du château", "nature": "quantitatif", "valeur_initiale": 48500, "annee": 2023},
+            {"extrait": "l'office de tourisme a compté 48 500 visiteurs au château de Dinan", "passage": 1,
+             "nom": "Visiteurs du musée", "nature": "quantitatif", "valeur_initiale": 52000, "annee": 2023}]},
+    ]
+    results = {stage: engine.propose_draft("dinan", stage)
+               for stage in ("das", "positionnement", "plan_action", "tableau_de_bord")}
+    s = storage.load("dinan")
+    target_id = s.diagnostic.targets[0].id
+    assert s.das.domains[0].name == "Accueil des familles"
+    assert s.positionnement.positionings[0].target_id == target_id
+    assert any("retraités" in w for w in results["positionnement"].warnings)  # not a target: not invented
+    assert s.plan_action.actions[0].target_ids == [target_id] and s.plan_action.actions[0].type == "evenement"
+    [kpi] = s.tableau_de_bord.kpis  # the museum figure is not in its quote: dropped
+    assert kpi.baseline.value == 48500 and kpi.baseline.provenance.kind == "document"
+    assert kpi.baseline.provenance.page == 12 and kpi.source == "bilan.pdf"
+    assert len(pending_review(s)) == 5  # four items and one figure, none confirmed
+
+
 def test_hypotheses_stay_marked_until_confirmed(setup):
     engine, storage, replies = setup
     replies.queue.append({"elements": [
@@ -389,7 +429,10 @@ def test_real_model_reads_a_cadrage_answer(tmp_path):
                                "entreprises du numérique")
         print(f"extraction réelle : {time.perf_counter() - start:.1f} s\n{result.message}")
         strategy = storage.load("dinan")
-        assert "dinan" in strategy.cadrage.territory.name.lower()
+        territory = strategy.cadrage.territory
+        assert "dinan" in territory.name.lower()
+        assert territory.code_insee in (None, "22050")  # never an invented code
+        assert territory.provenance.kind == "utilisateur"
         assert_saved_json_valid(storage)
     finally:
         block_real_models(True)

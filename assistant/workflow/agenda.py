@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from .artifacts import (
     AXIS_LABELS, STAGE_LABELS, STAGES, Action, Das, Kpi, Stage, Strategy, check_stage,
 )
-from .items import iter_items, pending_review, unconfirmed_hypotheses
+from .items import iter_items, pending_review
 from .levers import LeverCheck, StepCheck, check_levers
 from .provenance import STAKEHOLDER_LABELS, HypothesisSource
 
@@ -175,8 +175,8 @@ def _das(s: Strategy) -> Found:
     for i, a in enumerate(domains):
         for b in domains[i + 1:]:
             if a.target_ids and set(a.target_ids) == set(b.target_ids) and set(a.resources) & set(b.resources):
-                warnings.append(f"« {a.name} » et « {b.name} » visent les mêmes cibles et partagent des ressources : "
-                                "selon les critères externe et interne, ils devraient former un seul DAS")
+                warnings.append(f"« {a.name} » et « {b.name} » visent les mêmes cibles et partagent des "
+                                "ressources : selon les critères externe et interne, ils devraient former un seul DAS")
     uncovered = [t.name for t in targets.values() if not any(t.id in d.target_ids for d in domains)]
     if domains and uncovered:
         warnings.append("cible(s) prioritaire(s) sans DAS : " + ", ".join(uncovered))
@@ -237,8 +237,8 @@ def _plan_action(s: Strategy) -> Found:
         if not (a.start or a.period) or not (a.budget or a.budget_note):
             qs.append(Question(id=f"plan_action.calendrier.{a.id}", stage="plan_action",
                                extractor="action_calendrier", subject_id=a.id,
-                               text=f"Quand se déroule l'action « {a.title} » (début et fin, ex. 2025-03 à 2025-06) "
-                               "et quel est son budget ?"))
+                               text=f"Quand se déroule l'action « {a.title} » (début et fin, ex. 2025-03 à "
+                               "2025-06) et quel est son budget ?"))
     return missing, qs, []
 
 
@@ -265,8 +265,8 @@ def _tableau_de_bord(s: Strategy) -> Found:
         if not k.target or (k.nature == "quantitatif" and not k.baseline):
             qs.append(Question(id=f"tableau_de_bord.valeurs.{k.id}", stage="tableau_de_bord",
                                extractor="kpi_valeurs", subject_id=k.id,
-                               text=f"Pour l'indicateur « {k.name} » : quelle est la valeur de départ (et son année) "
-                               "et quelle valeur visez-vous (et pour quelle année) ?"))
+                               text=f"Pour l'indicateur « {k.name} » : quelle est la valeur de départ (et son "
+                               "année) et quelle valeur visez-vous (et pour quelle année) ?"))
     natures = {k.nature for k in kpis}
     for nature in ("quantitatif", "qualitatif"):
         if kpis and nature not in natures:
@@ -331,10 +331,6 @@ def can_advance(strategy: Strategy, stage: str | None = None) -> Gate:
     if gate.stage == STAGES[-1] and gate.ok:
         gate.warnings.append("dernière étape : la stratégie est complète")
     return gate
-
-
-def hypotheses_summary(strategy: Strategy) -> list[str]:
-    return [f"{STAGE_LABELS[p.stage]} — {p.label}" for p in unconfirmed_hypotheses(strategy)]
 
 
 STEPS: tuple[tuple[int, str, tuple[str, ...]], ...] = (

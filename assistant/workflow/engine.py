@@ -21,7 +21,7 @@ from .drafting import apply_draft, gather, render_passages
 from .extraction import Change, Merged
 from .levers import LeverCheck, StepCheck
 from .prompting import describe_fields, load_prompt
-from .provenance import InterviewSource, Provenance, StakeholderType, UserSource
+from .provenance import STAKEHOLDER_LABELS, InterviewSource, Provenance, StakeholderType, UserSource
 from .stages import DRAFTS, EXTRACTORS
 from .storage import ProjectStorage, set_stage_back
 
@@ -84,6 +84,9 @@ class WorkflowEngine:
         if len(text) > MAX_ANSWER_CHARS:
             raise InputError(f"Réponse trop longue ({len(text)} caractères, {MAX_ANSWER_CHARS} au plus)",
                              fix="découpez-la en plusieurs réponses plus courtes")
+        if interview_with is not None and interview_with not in STAKEHOLDER_LABELS:
+            raise InputError(f"Type de partie prenante inconnu : « {interview_with} »",
+                             fix="types possibles : " + ", ".join(STAKEHOLDER_LABELS))
         strategy = self.storage.load(project)
         question = self._question(strategy, question_id)
         extractor = EXTRACTORS[question.extractor]
@@ -120,7 +123,8 @@ class WorkflowEngine:
             view = agenda(strategy)
             if view.next is None:
                 raise WorkflowError(f"Plus aucune question pour l'étape « {view.label} »",
-                                    fix="passez à l'étape suivante, ou demandez des propositions tirées des documents")
+                                    fix="passez à l'étape suivante, ou demandez des propositions tirées des "
+                                    "documents")
             return view.next
         stage = question_id.split(".", 1)[0]
         if stage in STAGES:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .agenda import Question
-from .artifacts import STAGE_LABELS, Figure, Item, Strategy, Target
+from .artifacts import Figure, Item, Strategy, Target
 from .items import add_item, iter_items
 from .provenance import Provenance
 
@@ -174,7 +174,3 @@ def subject(strategy: Strategy, question: Question, cls: type[Item]) -> Item | N
         if ref.item.id == question.subject_id and isinstance(ref.item, cls):
             return ref.item
     return None
-
-
-def stage_label(stage: str) -> str:
-    return STAGE_LABELS[stage]

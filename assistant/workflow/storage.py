@@ -249,8 +249,9 @@ class ProjectStorage:
 def set_stage_back(strategy: Strategy, stage: str) -> None:
     target = STAGES.index(check_stage(stage))
     if target > STAGES.index(strategy.current_stage):
+        current = STAGE_LABELS[strategy.current_stage]
         raise WorkflowError(
-            f"« {STAGE_LABELS[stage]} » n'est pas une étape antérieure à « {STAGE_LABELS[strategy.current_stage]} »",
+            f"« {STAGE_LABELS[stage]} » n'est pas une étape antérieure à « {current} »",
             fix="pour avancer, terminez l'étape en cours puis passez à la suivante")
     strategy.current_stage = STAGES[target]
 

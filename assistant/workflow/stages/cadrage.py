@@ -73,7 +73,9 @@ def _territory(s: Strategy, x: TerritoireExtrait, q: Question, source: SourceFac
         # Only the INSEE code can contradict the type: keep everything else the user said.
         merged.warnings.append(f"code INSEE écarté : {e.errors()[0]['msg'].removeprefix('Value error, ')}")
         data["code_insee"] = None
-        changed = [c for c in changed if c != "code INSEE"] + (["code INSEE"] if current and current.code_insee else [])
+        changed = [c for c in changed if c != "code INSEE"]
+        if current and current.code_insee:
+            changed.append("code INSEE")
         territory = Territory.model_validate(data)
     if changed:
         s.cadrage.territory = territory
@@ -166,7 +168,8 @@ def _draft_queries(s: Strategy) -> list[str]:
 
 def _draft_build(s: Strategy, e: PartiePrenanteBrouillon, source: Provenance, merged: Merged) -> None:
     if any(p.type == e.type for p in s.cadrage.stakeholders):
-        merged.warnings.append(f"{STAKEHOLDER_LABELS[e.type]} déjà présents : proposition « {e.attente} » ignorée")
+        merged.warnings.append(f"{STAKEHOLDER_LABELS[e.type]} déjà présents : proposition « {e.attente} » "
+                               "ignorée")
         return
     merged.add(s, STAGE, "stakeholders", Stakeholder(type=e.type, expectations=union([], [e.attente]),
                                                      provenance=source), "partie prenante")

@@ -1,0 +1,328 @@
+"""The web UI in a real headless Chromium: upload, sourced answers, the guided method, exports, settings.
+
+The app runs in this process on 127.0.0.1 with a free port and a temporary data folder, the real e5 embedder and
+real Chroma; the chat model is a ``FakeChat`` that answers from the passages it is given (first sentence of
+passage [1], cited [1]), so what is checked is the UI and the wiring, fast. One test goes through the real
+embedded model. Screenshots of every screen land in ``test-output/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import unquote
+
+import jsonschema
+import pytest
+
+from assistant.config import Settings
+from assistant.core import Assistant
+from assistant.grounding import NOT_COVERED
+from assistant.llm import FakeChat
+from assistant.workflow.artifacts import Figure, Kpi, Strategy, strategy_schema
+from assistant.workflow.provenance import HypothesisSource, UserSource
+from assistant.workflow.storage import ProjectStorage
+
+pytestmark = pytest.mark.browser
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PDF = Path("lassembleuse__dinan-pcaet/avis-codev_pcaet_dinan_2022.pdf")
+IMAGE_PDF = Path("observatoire-territoires__KitsCarto-GdDebat/PORTRAIT_84_auvergne-rhone-alpes_image_only.pdf")
+QUESTION = "Quelle fiche action concerne la précarité énergétique des ménages ?"
+FOLLOW_UP = "Et avec quel budget ?"
+REWRITTEN = "Quel budget pour la fiche sur la précarité énergétique des ménages ?"
+TERRITORY_REPLY = {"nom": "Dinan Agglomération", "type": "epci", "code": None, "caractere": "mixte",
+                   "ambition": "Attirer de jeunes actifs"}
+
+
+def fake_reply(messages: list[dict]) -> str:
+    """Plays every role of the chat model, as the real one would be prompted."""
+    user = messages[-1]["content"]
+    if "Question de suivi" in user:  # rewrite of a follow-up question
+        return REWRITTEN
+    if "Question posée" in user:  # the method reads an answer
+        return json.dumps(TERRITORY_REPLY if "Quel territoire porte" in user else {})
+    if "<documents>" not in user:  # the method drafts from documents: one unsourced stakeholder
+        return json.dumps({"elements": [{"extrait": "", "passage": None, "type": "habitants",
+                                         "attente": "Être consultés sur les projets"}]})
+    if "Tokyo" in user:
+        return NOT_COVERED
+    m = re.search(r"\[1\] \([^)]*\)\n(.+?[.!?])(?:\s|$)", user, re.S)
+    return " ".join(m.group(1).split()) + " [1]" if m else NOT_COVERED
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(assistant: Assistant):
+    from assistant import ui
+
+    port = _free_port()
+    app = ui.start(assistant, "127.0.0.1", port, block=False)
+    return app, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, e5):
+    data = tmp_path_factory.mktemp("ui") / "data"
+    settings = Settings(data_dir=data, llm={"api_key": "sk-ne-jamais-afficher"}, _env_file=None)  # never shown
+    chat = FakeChat(fake_reply)
+    assistant = Assistant(settings, chat=chat, embedder=e5)
+    app, url = _serve(assistant)
+    yield SimpleNamespace(url=url, assistant=assistant, settings=settings, chat=chat)
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium introuvable ({CHROMIUM}) : installez le paquet Debian « chromium »")
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(output_dir) -> Path:
+    path = output_dir / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _open(browser, url: str):
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url, wait_until="load")
+    page.get_by_label("Territoire (projet)").wait_for(state="visible")
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server):
+    context, page = _open(browser, server.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def choose_project(page, name: str) -> None:
+    box = page.get_by_label("Territoire (projet)")
+    box.click()
+    box.fill(name)
+    box.press("Enter")
+    page.locator("#statut-projet").get_by_text(f"Territoire {name}").wait_for()
+
+
+def wait_for(check, timeout: float = 30.0):
+    """Poll a server-side condition (the browser cannot see what the model was asked)."""
+    end = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > end:
+            raise AssertionError("condition non remplie dans le délai")
+        time.sleep(0.2)
+    return result
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+# --- tests ----------------------------------------------------------------------------------------------
+
+
+def test_page_is_french_labelled_and_announces_statuses(page, shots):
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    assert page.title() == "Assistant de stratégie territoriale"
+    page.get_by_role("button", name=re.compile("Comment définir un domaine")).wait_for()  # rendered last
+    # Every visible control has an accessible name (label, aria-label or text).
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('input, textarea, select, button')]
+        .filter(el => el.offsetParent !== null && el.type !== 'file')
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                      && !el.getAttribute('aria-labelledby') && !el.getAttribute('title')
+                      && !el.textContent.trim())
+        .map(el => el.outerHTML.slice(0, 120))""")
+    assert not unnamed, unnamed
+    live = page.locator("#statut-discussion")
+    assert live.get_attribute("aria-live") == "polite" and live.get_attribute("role") == "status"
+    # Keyboard: the question box is reachable and sends with Enter (checked in the chat test).
+    page.get_by_label("Votre question").focus()
+    assert page.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    page.screenshot(path=str(shots / "01-accueil.png"), full_page=True)
+
+
+def test_upload_then_sourced_answer_with_link_to_the_cited_page(page, server, corpus_dir, shots):
+    choose_project(page, "Dinan")
+    open_tab(page, "Documents")
+    page.locator("#depot input[type=file]").set_input_files([str(corpus_dir / PDF), str(corpus_dir / IMAGE_PDF)])
+    status = page.locator("#statut-documents")
+    status.get_by_text("2 fichier(s) traité(s)").wait_for(timeout=120_000)
+    report = page.locator("#rapport").inner_text()
+    assert "indexé" in report and "pas de couche texte" in report and IMAGE_PDF.name in report
+    # The French error names the file and says the fix.
+    assert f"« {IMAGE_PDF.name} »" in status.inner_text() and "OCR" in status.inner_text()
+    listed = page.locator("#documents-liste").inner_text()
+    assert PDF.name in listed and IMAGE_PDF.name not in listed
+    page.screenshot(path=str(shots / "02-documents.png"), full_page=True)
+    # The original is kept under a safe name, and only indexed files are kept.
+    uploads = server.settings.projects_dir / "dinan" / "uploads"
+    assert sorted(p.name for p in uploads.iterdir()) == [PDF.name]
+
+    open_tab(page, "Discussion")
+    page.get_by_label("Votre question").fill(QUESTION)
+    page.get_by_label("Votre question").press("Enter")
+    chat = page.locator("#discussion")
+    chat.get_by_text("Sources vérifiées").wait_for(timeout=60_000)
+    link = chat.get_by_role("link", name=re.compile(re.escape(PDF.name)))
+    href = link.first.get_attribute("href")
+    assert href.endswith("#page=4"), href  # « 1 fiches (22) a pour sujet PRECARITE ENERGETIQUE DES MENAGES »
+    assert "PRECARITE ENERGETIQUE" in chat.inner_text().upper()
+    # The link serves the stored PDF; nothing outside the project's upload folder is served.
+    base = server.url + href.split("#")[0]
+    with urllib.request.urlopen(base) as r:
+        assert r.status == 200 and r.read(5) == b"%PDF-"
+    outside = server.url + "gradio_api/file=" + unquote(href.split("file=")[1].split("#")[0]).replace(
+        f"uploads/{PDF.name}", "uploads.json")
+    with pytest.raises(urllib.error.HTTPError) as refused_file:
+        urllib.request.urlopen(outside)
+    assert refused_file.value.code == 403
+    assert chat.get_by_role("button", name=re.compile("copy|copier", re.I)).count() >= 1
+
+    # A follow-up is rewritten with the history of the conversation.
+    page.get_by_label("Votre question").fill(FOLLOW_UP)
+    page.get_by_role("button", name="Envoyer").click()
+    chat.get_by_text(FOLLOW_UP).wait_for()
+    expect(page.get_by_role("button", name="Envoyer")).to_be_enabled()  # off while the answer is written
+    rewrites = wait_for(lambda: [c for c in server.chat.calls if "Question de suivi" in c[-1]["content"]])
+    assert QUESTION in rewrites[-1][-1]["content"]
+
+    # A question the documents do not cover gets a distinct note, not an answer.
+    page.get_by_label("Votre question").fill("Quel est le prix du ticket de métro à Tokyo ?")
+    page.get_by_role("button", name="Envoyer").click()
+    note = chat.locator("blockquote", has_text="Non couvert par les documents")
+    note.wait_for()
+    assert note.evaluate("el => getComputedStyle(el).borderTopStyle") == "solid"
+    page.screenshot(path=str(shots / "03-discussion.png"), full_page=True)
+
+
+def test_guided_method_stage_updates_its_artifact(page, server, shots):
+    choose_project(page, "Val de Rance")
+    open_tab(page, "Démarche")
+    page.locator("#question-demarche").get_by_text("Quel territoire porte la démarche").first.wait_for()
+    assert page.locator("#etapes li[aria-current=step]").inner_text().startswith("1. Cadrage")
+    page.get_by_label("Votre réponse").fill("Dinan Agglomération, une agglomération mixte ; nous voulons attirer "
+                                            "de jeunes actifs.")
+    page.get_by_role("button", name="Enregistrer la réponse").click()
+    page.locator("#statut-demarche").get_by_text("J'ai enregistré").first.wait_for()
+    territory = page.locator("#table-cadrage-territory")
+    expect(territory).to_contain_text("Dinan Agglomération")
+    assert "Utilisateur" in territory.inner_text()  # provenance of what the person typed
+    assert "Attirer de jeunes actifs" in page.locator("#table-cadrage-ambition").inner_text()
+
+    # A draft without a passage is a hypothesis until a person confirms it.
+    page.get_by_role("button", name="Proposer à partir des documents").click()
+    page.locator("#statut-demarche").get_by_text("proposition(s) ajoutée(s)").first.wait_for()
+    stakeholders = page.locator("#table-cadrage-stakeholders")
+    expect(stakeholders).to_contain_text("HYPOTHÈSE à confirmer")
+    page.screenshot(path=str(shots / "04-demarche.png"), full_page=True)
+    picker = page.get_by_label("Élément à valider ou à supprimer")
+    picker.click()
+    page.get_by_role("option", name=re.compile(r"^\[à valider\] habitants")).click()
+    page.get_by_role("button", name="Valider l'élément").click()
+    page.locator("#statut-tableaux").get_by_text("Validé").first.wait_for()
+    expect(stakeholders).to_contain_text("hypothèse validée")
+    strategy = ProjectStorage(server.settings.projects_dir).load("val-de-rance")
+    assert strategy.cadrage.territory.name == "Dinan Agglomération"
+    assert strategy.cadrage.stakeholders[0].provenance.confirmed
+
+
+def test_dashboard_shows_editable_kpis_and_a_baseline_to_target_chart(page, server, shots):
+    storage = ProjectStorage(server.settings.projects_dir)
+    strategy = Strategy(slug="cap-frehel", title="Cap Fréhel", current_stage="tableau_de_bord")
+    strategy.tableau_de_bord.kpis = [
+        Kpi(name="Nuitées touristiques", baseline=Figure(value=120000, unit="nuitées", year=2023,
+                                                          provenance=UserSource()),
+            target=Figure(value=150000, unit="nuitées", year=2027, provenance=UserSource()), provenance=UserSource()),
+        Kpi(name="Notoriété", nature="qualitatif", provenance=HypothesisSource(),
+            baseline=Figure(value=12, unit="%", year=2024, provenance=HypothesisSource()),
+            target=Figure(value=25, unit="%", year=2028, provenance=UserSource())),
+    ]
+    storage.save(strategy)
+    choose_project(page, "Cap Fréhel")
+    open_tab(page, "Démarche")
+    table = page.locator("#table-tableau_de_bord-kpis")
+    expect(table).to_contain_text("120000 nuitées (2023)")
+    assert "HYPOTHÈSE à confirmer" in table.inner_text()
+    charts = page.locator(".graphique-kpi")
+    charts.first.wait_for()
+    assert charts.count() == 2
+    charts.first.locator("canvas, svg").first.wait_for()
+    page.screenshot(path=str(shots / "05-tableau-de-bord.png"), full_page=True)
+
+
+def test_export_downloads_the_strategy_json_valid_against_its_schema(page, server, shots):
+    choose_project(page, "Val de Rance")
+    open_tab(page, "Exports")
+    expect(page.locator("#statut-exports")).to_contain_text("Stratégie « Val de Rance »")
+    expect(page.locator("#statut-exports")).to_contain_text("Fichier conforme au schéma")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Télécharger la stratégie (JSON)").click()
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    jsonschema.validate(data, strategy_schema())
+    assert data["slug"] == "val-de-rance" and data["cadrage"]["territory"]["name"] == "Dinan Agglomération"
+    with page.expect_download() as schema_download:
+        page.get_by_role("button", name="Télécharger le schéma JSON").click()
+    assert json.loads(Path(schema_download.value.path()).read_text(encoding="utf-8"))["$id"] == "strategy.schema.json"
+    page.screenshot(path=str(shots / "06-exports.png"), full_page=True)
+
+
+def test_settings_show_model_and_provider_without_secrets(page, shots):
+    open_tab(page, "Paramètres")
+    summary = page.locator("#parametres-resume")
+    summary.get_by_text("Modèle de réponse").first.wait_for()
+    text = summary.inner_text()
+    assert "qwen2.5-coder-1.5b" in text and "embedded" in text
+    page.get_by_text("Tous les réglages (secrets masqués)").click()
+    page.get_by_text("********").first.wait_for()
+    assert "sk-ne-jamais-afficher" not in page.content()
+    page.screenshot(path=str(shots / "07-parametres.png"), full_page=True)
+
+
+@pytest.mark.real_model
+def test_real_local_model_answers_in_french(browser, tmp_path, corpus_dir, real_models, shots):
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", _env_file=None))
+    assert assistant.ingest([corpus_dir / PDF], "Dinan")[0].status == "indexed"
+    app, url = _serve(assistant)
+    context, page = _open(browser, url)
+    try:
+        choose_project(page, "Dinan")
+        page.get_by_label("Votre question").fill("Quel avis le conseil de développement donne-t-il sur le PCAET ?")
+        t0 = time.perf_counter()
+        page.get_by_role("button", name="Envoyer").click()
+        page.locator("#statut-discussion").get_by_text("Chargement du modèle local").first.wait_for()
+        status = page.locator("#statut-discussion").get_by_text(re.compile("Réponse sourcée|non couverte|Erreur"))
+        status.wait_for(timeout=240_000)
+        print(f"réponse du modèle réel en {time.perf_counter() - t0:.1f} s")
+        assert "Erreur" not in status.inner_text()
+        bot = page.locator("#discussion .message.bot, #discussion [data-testid=bot]").last
+        assert len(bot.inner_text().strip()) > 40
+        page.screenshot(path=str(shots / "08-discussion-modele-reel.png"), full_page=True)
+    finally:
+        context.close()
+        app.close()
