@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import prompts
-from .grounding import (NOT_COVERED, content_words, mark_unsupported, normalise, unsupported_numbers,
+from .grounding import (NOT_COVERED, content_words, mark_unsupported, unsupported_numbers,
                         verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
@@ -169,7 +169,7 @@ class Answerer:
             flags += [f"nombre non sourcé : {n}" for n in bad_numbers]
         if not citations:
             flags.append("aucune citation vérifiée : réponse à considérer comme non sourcée")
-        return Answer(answer=normalise(text), citations=citations, covered=True, flags=flags, timings=timings,
+        return Answer(answer=text.strip(), citations=citations, covered=True, flags=flags, timings=timings,
                       passages=passages)
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:

@@ -290,6 +290,294 @@ def _missing_project(project: str) -> str:
     raise typer.Exit(1)
 
 
+# --- projects and the guided method ------------------------------------------------------------------------
+
+project_app = typer.Typer(help="Projets (territoires) : créer, lister, afficher, supprimer.", no_args_is_help=True)
+app.add_typer(project_app, name="project")
+workflow_app = typer.Typer(help="Démarche guidée de marketing territorial, du cadrage au tableau de bord : "
+                                "conversation dans le terminal (--project NOM), ou « replay » d'un script.")
+app.add_typer(workflow_app, name="workflow")
+
+NameArg = Annotated[str, typer.Argument(help="Nom du projet (territoire), ex. Dinan")]
+TERRITORY_TYPES = ("commune", "epci", "departement", "region")
+
+
+def _space(project: str):
+    from .session import ProjectSpace
+
+    return ProjectSpace(_assistant(), project)
+
+
+@project_app.command("new")
+def project_new(
+    name: NameArg,
+    territory_type: Annotated[Optional[str], typer.Option("--type", help="commune, epci, departement ou region")] = None,
+    code: Annotated[Optional[str], typer.Option("--code", help="Code INSEE (ex. 22050) ou SIREN pour un EPCI")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Crée un projet et sa stratégie vide (étape 1 : cadrage)."""
+    try:
+        space = _space(name)
+        strategy = space.engine().start(space.name, slug=space.slug, territory_type=territory_type, code=code)
+    except AssistantError as e:
+        _fail(e)
+    if as_json:
+        _out_json(strategy.model_dump(mode="json"))
+        return
+    typer.echo(f"Projet « {strategy.title} » créé (dossier {strategy.slug}).")
+    typer.echo(f"Suite : python -m assistant ingest DOCUMENTS --project \"{strategy.title}\", puis "
+               f"python -m assistant workflow --project \"{strategy.title}\"")
+
+
+@project_app.command("list")
+def project_list(as_json: JsonOpt = False) -> None:
+    """Liste les projets : étape en cours de la stratégie et documents indexés."""
+    from .session import list_projects
+    from .workflow import ProjectStorage, slugify
+
+    try:
+        assistant = _assistant()
+        storage = ProjectStorage(assistant.settings.projects_dir.resolve())
+        strategies = {p.slug: p for p in storage.list_projects()}
+        rows = []
+        for name in list_projects(assistant):
+            summary = strategies.get(slugify(name))
+            rows.append({"name": name, "slug": slugify(name), "documents": len(assistant.documents(name)),
+                         "stage": summary.current_stage if summary else None,
+                         "version": summary.version if summary else None,
+                         "updated_at": summary.updated_at if summary else None})
+    except AssistantError as e:
+        _fail(e)
+    if as_json:
+        _out_json(rows)
+        return
+    if not rows:
+        typer.echo("Aucun projet. Créez-en un : python -m assistant project new NOM")
+    from .workflow import STAGE_LABELS
+
+    for r in rows:
+        stage = f"étape : {STAGE_LABELS.get(r['stage'], r['stage'])} (version {r['version']})" if r["stage"] \
+            else "pas encore de stratégie"
+        typer.echo(f"{r['name']} — {stage}, {r['documents']} document(s)")
+
+
+@project_app.command("show")
+def project_show(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Affiche une stratégie : étapes et progression, question en cours, propositions et hypothèses, leviers."""
+    from .errors import WorkflowError
+    from .workflow import build_report, render_report
+
+    try:
+        space = _space(name)
+        if not space.storage.exists(space.slug):
+            raise WorkflowError(f"Le projet « {space.name} » n'a pas encore de stratégie",
+                                fix=f"créez-la avec « python -m assistant project new \"{space.name}\" »")
+        report = build_report(space.storage.load(space.slug))
+        documents = [d.file for d in space.assistant.documents(space.name)]
+    except AssistantError as e:
+        _fail(e)
+    if as_json:
+        _out_json({**report.model_dump(mode="json"), "documents": documents})
+        return
+    typer.echo(render_report(report))
+    typer.echo(f"Documents indexés ({len(documents)}) : " + (", ".join(documents) or "aucun"))
+
+
+@project_app.command("delete")
+def project_delete(
+    name: NameArg,
+    yes: Annotated[bool, typer.Option("--oui", help="Confirme la suppression définitive")] = False,
+) -> None:
+    """Supprime un projet : sa stratégie (avec l'historique) et ses documents indexés."""
+    import shutil
+
+    from .errors import InputError, WorkflowError
+
+    try:
+        space = _space(name)
+        indexed = [n for n in space.assistant.projects() if _same_slug(n, space.slug)]
+        documents = sum(len(space.assistant.documents(n)) for n in indexed)
+        if not indexed and not space.dir.exists():
+            raise WorkflowError(f"Le projet « {space.name} » n'existe pas",
+                                fix="vérifiez son nom avec « python -m assistant project list »")
+        if not yes:
+            raise InputError(f"Suppression non confirmée : le projet « {space.name} » (stratégie et "
+                             f"{documents} document(s) indexé(s)) serait supprimé définitivement",
+                             fix="relancez la commande avec --oui")
+        for indexed_name in indexed:
+            space.assistant.delete_project(indexed_name)
+        if space.dir.exists() and space.dir.parent == space.assistant.settings.projects_dir.resolve():
+            shutil.rmtree(space.dir)
+    except AssistantError as e:
+        _fail(e)
+    typer.echo(f"Projet « {space.name} » supprimé ({documents} document(s) retiré(s) de l'index).")
+
+
+def _same_slug(name: str, slug: str) -> bool:
+    from .errors import InputError
+    from .workflow import slugify
+
+    try:
+        return slugify(name) == slug
+    except InputError:
+        return False
+
+
+def _conversation(project: str):
+    """The conversation on a project's strategy, created empty the first time."""
+    from .workflow import Conversation
+
+    space = _space(project)
+    space.strategy()
+    return Conversation(space.engine(), space.slug)
+
+
+def _is_model_turn(line: str) -> bool:
+    return not line.startswith("/") or line.split()[0].lower() == "/brouillon"
+
+
+@workflow_app.callback(invoke_without_command=True)
+def workflow(
+    ctx: typer.Context,
+    project: Annotated[Optional[str], typer.Option("--project", "-p", help="Projet (territoire), ex. Dinan")] = None,
+) -> None:
+    """Conversation guidée dans le terminal : l'assistant pose les questions, /aide liste les commandes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .errors import InputError
+
+    try:
+        if not project:
+            raise InputError("Aucun projet indiqué", fix="précisez-le avec --project NOM (ex. --project Dinan)")
+        conversation = _conversation(project)
+        typer.echo(conversation.opening())
+    except AssistantError as e:
+        _fail(e)
+    typer.echo("(Tapez /aide pour les commandes, /quitter pour terminer : tout est enregistré à chaque réponse.)")
+    while True:
+        try:
+            line = input("> ").strip()
+        except EOFError:
+            typer.echo("")
+            break
+        if not line:
+            continue
+        if _is_model_turn(line):
+            typer.echo("… le modèle lit votre réponse", err=True)
+        reply = conversation.handle(line)
+        typer.secho(reply.text, err=reply.error, fg="red" if reply.error else None)
+        if reply.done:
+            break
+
+
+def _load_script(path: Path) -> list[tuple[str, str]]:
+    """(kind, text) turns of a replay script: « say » (a line typed by the user) or « comment » (shown only)."""
+    from .errors import InputError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"Script illisible : {path}", fix="vérifiez le chemin du fichier JSON") from e
+    except ValueError as e:
+        raise InputError(f"Le script {path.name} n'est pas du JSON valide ({e})",
+                         fix="une liste de tours : \"texte\", {\"say\": \"…\"} ou {\"command\": \"/brouillon\"}") from e
+    turns = data.get("turns") if isinstance(data, dict) else data
+    if not isinstance(turns, list):
+        raise InputError(f"Le script {path.name} doit être une liste de tours (ou un objet avec « turns »)",
+                         fix="ex. [\"Nous sommes une commune rurale\", {\"command\": \"/brouillon\"}]")
+    parsed = []
+    for n, turn in enumerate(turns, 1):
+        if isinstance(turn, str) and turn.strip():
+            parsed.append(("say", turn.strip()))
+        elif isinstance(turn, dict) and len(turn) == 1 and isinstance(next(iter(turn.values())), str):
+            kind, text = next(iter(turn.items()))
+            if kind == "command":
+                parsed.append(("say", text.strip() if text.strip().startswith("/") else "/" + text.strip()))
+            elif kind in ("say", "comment"):
+                parsed.append((kind, text.strip()))
+            else:
+                raise InputError(f"Tour n° {n} du script : clé « {kind} » inconnue",
+                                 fix="clés possibles : say, command, comment")
+        else:
+            raise InputError(f"Tour n° {n} du script illisible : {json.dumps(turn, ensure_ascii=False)[:80]}",
+                             fix="un texte, ou un objet {\"say\": \"…\"}, {\"command\": \"/…\"}, {\"comment\": \"…\"}")
+    return parsed
+
+
+@workflow_app.command("replay")
+def workflow_replay(
+    project: ProjectOpt,
+    script: Annotated[Path, typer.Option("--script", "-s", help="Script JSON : liste des tours de l'utilisateur")],
+    as_json: JsonOpt = False,
+    durations: Annotated[bool, typer.Option("--durees", help="Indique la durée de chaque tour")] = False,
+) -> None:
+    """Rejoue un script de conversation et affiche la transcription (tests, démonstrations)."""
+    import time
+
+    try:
+        turns = _load_script(script)
+        conversation = _conversation(project)
+        opening = conversation.opening()
+    except AssistantError as e:
+        _fail(e)
+    if not as_json:
+        typer.echo(opening)
+    record, failed = [], []
+    for n, (kind, text) in enumerate(turns, 1):
+        if kind == "comment":
+            record.append({"n": n, "comment": text})
+            if not as_json:
+                typer.echo(f"\n# {text}")
+            continue
+        if _is_model_turn(text):
+            typer.echo(f"[tour {n}] … le modèle lit la réponse", err=True)
+        start = time.perf_counter()
+        reply = conversation.handle(text)
+        seconds = time.perf_counter() - start
+        record.append({"n": n, "input": text, "reply": reply.text, "error": reply.error, "stage": reply.stage,
+                       "seconds": round(seconds, 1)})
+        if reply.error:
+            failed.append(n)
+        if not as_json:
+            timing = f"  ({seconds:.1f} s)".replace(".", ",") if durations else ""
+            typer.echo(f"\n> {text}{timing}\n{reply.text}")
+        if reply.done:
+            break
+    if as_json:
+        _out_json({"project": project, "opening": opening, "turns": record, "failed": failed})
+    if failed:
+        typer.secho(f"Erreur : {len(failed)} tour(s) du script ont échoué (n° {', '.join(map(str, failed))}) — "
+                    "voir la transcription ; le reste a été enregistré", err=True, fg="red")
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    stage: Annotated[Optional[str], typer.Argument(help="Étape (cadrage, diagnostic, das, positionnement, "
+                                                        "plan_action, tableau_de_bord, ou 1 à 6) ou « strategy »")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Écrit tous les schémas dans ce dossier")] = None,
+) -> None:
+    """Affiche le schéma JSON d'une étape, ou écrit tous les schémas dans un dossier (--out)."""
+    from .errors import InputError
+    from .workflow import export_schemas, resolve_stage, stage_schema, strategy_schema
+
+    try:
+        if out is not None:
+            for path in export_schemas(out):
+                typer.echo(str(path))
+            return
+        if not stage:
+            raise InputError("Aucune étape indiquée", fix="ex. « python -m assistant schema diagnostic », ou --out "
+                             "DOSSIER pour tous les schémas")
+        data = strategy_schema() if stage.lower() in ("strategy", "strategie", "stratégie") \
+            else stage_schema(resolve_stage(stage))
+    except AssistantError as e:
+        _fail(e)
+    except OSError as e:
+        _fail(AssistantError(f"Impossible d'écrire dans {out} ({e.strerror})", fix="choisissez un dossier accessible"))
+    _out_json(data)
+
+
 def main() -> None:
     app()
 

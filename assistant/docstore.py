@@ -111,6 +111,12 @@ class DocStore:
         return [DocumentRecord(project=r[0], file=r[1], doc_type=r[2], content_hash=r[3], pages=r[4], chunks=r[5],
                                ingested_at=r[6], embedded=bool(r[7])) for r in rows]
 
+    def titles(self, project: str) -> dict[str, str]:
+        """File name → document title: the context that search adds to each chunk (a section alone is ambiguous)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT file, title FROM documents WHERE project=?", (project,)).fetchall()
+        return {file: title for file, title in rows if title}
+
     def projects(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._conn.execute("SELECT DISTINCT project FROM documents ORDER BY project")]

@@ -43,7 +43,8 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
     """The passage sentence sharing most content words with ``sentence``, and that share (0–1)."""
     want = content_words(CITE_RE.sub("", sentence))
     best, best_score = "", 0.0
-    for cand in split_sentences(normalise(passage)):
+    # Whitespace collapsed only: the quote shown to users keeps the document's own characters (’, «, ligatures…).
+    for cand in split_sentences(re.sub(r"\s+", " ", passage)):
         score = len(want & content_words(cand)) / max(len(want), 1)
         if score > best_score:
             best, best_score = cand, score
@@ -51,7 +52,13 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
         words = content_words(sentence)
         pos = next((m.start() for m in _WORD.finditer(best) if m.group().lower()[:7] in words), 0)
         start = max(0, min(pos - 40, len(best) - max_chars))
-        best = best[start:start + max_chars].strip()
+        # Cut on word boundaries: a quote that starts mid-word reads like an error.
+        while start > 0 and best[start - 1].isalnum():
+            start -= 1
+        end = min(len(best), start + max_chars)
+        while end < len(best) and best[end].isalnum():
+            end += 1
+        best = best[start:end].strip()
     return best, best_score
 
 
@@ -75,8 +82,8 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
                                project=c.project)
         return f"[{renumber[n]}]"
 
-    out_sentences = []
-    for sentence in split_sentences(answer):
+    def check(sentence: str) -> str:
+        """Keep the supported markers of one sentence, or attribute it when it has none."""
         marks: list[str] = []
 
         def _replace(match: re.Match) -> str:
@@ -101,8 +108,11 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
             (quote, support), n = max(scored, key=lambda t: t[0][1])
             if support >= auto_support and quote_in_passage(quote, passages[n - 1].chunk.text):
                 sentence = _append_mark(sentence, cite(n, quote))
-        out_sentences.append(sentence)
-    text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(out_sentences))
+        return sentence
+
+    # Line by line so that lists stay lists.
+    lines = [" ".join(check(s) for s in split_sentences(line)) for line in answer.strip().splitlines()]
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", "\n".join(line for line in lines if line.strip()))
     return text, sorted(kept.values(), key=lambda c: c.n), flags
 
 
@@ -131,6 +141,7 @@ def _value(raw: str) -> str:
 def numbers_in(text: str) -> list[tuple[str, str]]:
     """(raw, canonical value) for each number, ignoring citation markers like [2]."""
     text = CITE_RE.sub(" ", text)
+    text = re.sub(r"(?m)^\s*(?:[-*•]\s*)?\d{1,2}[.)](?=\s)", " ", text)  # list enumerators are not figures
     return [(m.group(1), _value(m.group(1))) for m in _NUM.finditer(text)]
 
 

@@ -35,7 +35,8 @@ from assistant.readers import (
 from assistant.schemas import Chunk
 from assistant.textclean import Lexicon
 
-__all__ = ["IngestLimits", "Page", "ParsedDocument", "chunk_document", "detect_type", "parse_file"]
+__all__ = ["IngestLimits", "Page", "ParsedDocument", "chunk_document", "context_header", "detect_type", "parse_file",
+           "search_text"]
 
 DOC_TYPES = ("pdf", "md", "html", "txt", "docx", "odt", "csv")
 ACCEPTED = "PDF, Markdown (.md), HTML, texte (.txt), Word (.docx), OpenDocument (.odt) ou CSV"
@@ -330,3 +331,20 @@ def chunk_document(
                 ingested_at=ingested_at,
             ))
     return chunks
+
+
+def context_header(title: str | None, section: str | None) -> str:
+    """What a chunk is about: its document's title and its section path. Used for search, never cited.
+
+    A chunk such as « Moyens financiers : 9 606 200 € » does not say which action it funds; its header does.
+    """
+    parts = [title] if title else []
+    if section and section != title:
+        parts.append(section)
+    return " — ".join(parts)
+
+
+def search_text(chunk: Chunk, title: str | None) -> str:
+    """The text embedded and indexed for a chunk: its context header, then its own text (offsets stay exact)."""
+    head = context_header(title, chunk.section)
+    return f"{head}\n{chunk.text}" if head and not chunk.text.startswith(head) else chunk.text

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Callable
 
 import bm25s
 import Stemmer
 from bm25s.stopwords import STOPWORDS_FRENCH
 
+from .ingest import search_text
 from .schemas import Chunk
 
 _stemmer = Stemmer.Stemmer("french")
@@ -34,12 +36,13 @@ def tokenize(texts: list[str]):
 
 
 class LexicalIndex:
-    def __init__(self, chunks: list[Chunk]) -> None:
+    def __init__(self, chunks: list[Chunk], titles: dict[str, str] | None = None) -> None:
         self.ids = [c.id for c in chunks]
         self.files = [c.file for c in chunks]
         self._retriever = bm25s.BM25()
         if chunks:
-            self._retriever.index(tokenize([_index_text(c) for c in chunks]), show_progress=False)
+            titles = titles or {}
+            self._retriever.index(tokenize([_index_text(c, titles.get(c.file)) for c in chunks]), show_progress=False)
 
     def search(self, query: str, k: int, files: set[str] | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; scores of 0 (no shared term) are dropped."""
@@ -57,9 +60,9 @@ class LexicalIndex:
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 
-def _index_text(chunk: Chunk) -> str:
-    # The section title and file name carry words users search for ("fiche 29", "tourisme durable").
-    return " ".join(filter(None, [chunk.file.rsplit(".", 1)[0].replace("_", " "), chunk.section, chunk.text]))
+def _index_text(chunk: Chunk, title: str | None = None) -> str:
+    # The file name, document title and section carry words users search for ("fiche 29", "tourisme durable").
+    return " ".join([chunk.file.rsplit(".", 1)[0].replace("_", " "), search_text(chunk, title)])
 
 
 class LexicalCache:
@@ -69,12 +72,13 @@ class LexicalCache:
         self._indexes: dict[str, tuple[int, LexicalIndex]] = {}
         self._lock = threading.Lock()
 
-    def get(self, project: str, revision: int, load: callable) -> LexicalIndex:
+    def get(self, project: str, revision: int, load: Callable[[], list[Chunk]],
+            titles: Callable[[], dict[str, str]] | None = None) -> LexicalIndex:
         with self._lock:
             cached = self._indexes.get(project)
             if cached and cached[0] == revision:
                 return cached[1]
-        index = LexicalIndex(load())
+        index = LexicalIndex(load(), titles() if titles else None)
         with self._lock:
             self._indexes[project] = (revision, index)
         return index

@@ -138,7 +138,7 @@ def settings_markdown(assistant: Assistant) -> str:
         model = f"modèle local **{s.llm.gguf_path.name if s.llm.gguf_path else s.llm.model}** (llama.cpp)"
     else:
         model = f"**{s.llm.model_name or '?'}** via un point d'accès compatible OpenAI ({s.llm.base_url or 'OpenAI'})"
-    state = "chargé" if assistant.chat_loaded else "chargé à la première question"
+    state = f"actif : {assistant.chat.name}" if assistant.chat_loaded else "chargé à la première question"
     embed = ("multilingual-e5-small (local)" if s.embeddings.provider == "embedded"
              else f"{s.embeddings.model_name} ({s.embeddings.base_url or 'OpenAI'})")
     store = "Chroma local" if s.store.mode == "embedded" else f"serveur Chroma {s.store.host}:{s.store.port}"
@@ -173,6 +173,21 @@ def stages_html(strategy: Strategy) -> str:
     percent = round(100 * current / len(STAGES))
     return (f'<nav aria-label="Étapes de la démarche"><ol>{"".join(items)}</ol></nav>'
             f'<p>Étape {current + 1} sur {len(STAGES)} — {percent} % de la démarche parcourue.</p>')
+
+
+def _message_markdown(message: str) -> str:
+    """The engine's messages are lines, some of them "- " items: give each plain line its own paragraph."""
+    out: list[str] = []
+    for line in message.splitlines():
+        item = line.startswith("- ")
+        if out and not (item and out[-1].startswith("- ")):
+            out.append("")
+        out.append(line if item else _escape_keep_quotes(line))
+    return "\n".join(out)
+
+
+def _escape_keep_quotes(line: str) -> str:
+    return line.replace("*", "\\*").replace("_", "\\_")
 
 
 def question_markdown(view: Agenda) -> str:
@@ -257,6 +272,7 @@ class DemarcheScreen:
                                 gr.BarPlot(pd.DataFrame(chart["bars"]), x="Repère", y="Valeur",
                                            label=f"{chart['name']}{unit}", y_title=chart["unit"] or "valeur",
                                            x_title=" ", sort=[b["Repère"] for b in chart["bars"]], height=240,
+                                           y_lim=[0, max(b["Valeur"] for b in chart["bars"]) * 1.15 or 1],
                                            min_width=280, key=f"kpi-{chart['id']}", elem_classes=["graphique-kpi"])
             self.groups[stage] = group
         self.save_tables = gr.Button("Enregistrer les modifications des tableaux", elem_id="enregistrer-tableaux",
@@ -329,7 +345,8 @@ class DemarcheScreen:
                                        and not assistant.chat_loaded else "L'assistant lit votre réponse…",
                                        "attente"), gr.update()] + [gr.update()] * len(outs)
                     message, shown, keep_answer = fn(space, shown, *args)
-                    yield [_status(message, "ok"), "" if not keep_answer else gr.update()] + self.render(space, shown)
+                    yield ([_status(_message_markdown(message), "ok"), "" if not keep_answer else gr.update()]
+                           + self.render(space, shown))
                 except AssistantError as e:
                     yield [_status(e.user_message, "erreur"), gr.update()] + [gr.update()] * len(outs)
             return handler
@@ -417,7 +434,8 @@ def _space(assistant: Assistant, project: str | None) -> session.ProjectSpace | 
 
 def _status(text: str, kind: str = "info") -> str:
     # Words, not colours or emoji, carry the kind of message (emoji fonts are missing on many desktops).
-    prefix = {"info": "", "ok": "", "erreur": "**Erreur** — ", "attente": "**En cours** — "}[kind]
+    prefix = {"info": "", "ok": "", "erreur": "**Erreur** — ", "alerte": "**Attention** — ",
+              "attente": "**En cours** — "}[kind]
     return prefix + text
 
 
@@ -443,7 +461,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Tabs(elem_id="ecrans") as tabs:
             # -- Discussion --------------------------------------------------------------------------
             with gr.Tab("Discussion", id="discussion"):
-                chatbot = gr.Chatbot(label="Discussion", elem_id="discussion", height=480, buttons=["copy"],
+                chatbot = gr.Chatbot(label="Discussion", show_label=False, elem_id="discussion", height=480,
+                                     buttons=["copy"],
                                      feedback_options=None, placeholder=(
                                          "**Posez une question sur vos documents ou sur la méthode.**<br>"
                                          "Chaque réponse cite ses sources (fichier, page, extrait)."))
@@ -474,10 +493,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                       column_widths=["22%", "12%", "8%", "9%", "49%"])
                 docs = gr.Dataframe(value=pd.DataFrame(columns=DOC_COLUMNS), label="Documents indexés",
                                     interactive=False, wrap=True, elem_id="documents-liste")
-                with gr.Row(equal_height=True):
+                with gr.Row():
                     to_remove = gr.Dropdown(label="Document à retirer", choices=[], value=None, scale=3,
                                             elem_id="document-a-retirer")
-                    remove = gr.Button("Retirer ce document", variant="stop", scale=1, elem_id="retirer", size="md")
+                    with gr.Column(scale=1, min_width=200):
+                        remove = gr.Button("Retirer ce document", variant="stop", elem_id="retirer", size="md")
                 with gr.Row(visible=False, elem_id="confirmation-retrait") as confirm_row:
                     confirm_text = gr.Markdown()
                     confirm_remove = gr.Button("Confirmer le retrait", variant="stop", elem_id="confirmer-retrait")
@@ -499,7 +519,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                                         value=str(session.schema_file()))
 
             # -- Paramètres --------------------------------------------------------------------------
-            with gr.Tab("Paramètres", id="parametres"):
+            with gr.Tab("Paramètres", id="parametres") as settings_tab:
                 settings_md = gr.Markdown(settings_markdown(assistant), elem_id="parametres-resume")
                 with gr.Accordion("Tous les réglages (secrets masqués)", open=False):
                     gr.JSON(assistant.settings.public_dump(), label="Réglages effectifs")
@@ -634,7 +654,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             names = session.list_projects(assistant)
             return (gr.update(value=reports_frame(reports), visible=True), frame,
                     gr.update(choices=list(frame["Document"]), value=None), gr.update(choices=names),
-                    _status(summary, "erreur" if refused else "ok"), None, project_text(space, frame))
+                    _status(summary, "alerte" if refused else "ok"), None, project_text(space, frame))
 
         uploader.upload(on_upload, [uploader, project],
                         [report, docs, to_remove, project, doc_status, uploader, project_status],
@@ -696,6 +716,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                    gr.update(value=report, visible=True))
 
         check.click(run_doctor, None, [settings_md, check_status, doctor_json], concurrency_id="answer")
+        settings_tab.select(lambda: settings_markdown(assistant), None, [settings_md])
     return app
 
 

@@ -37,7 +37,8 @@ def collect(assistant: Assistant, questions, project: str, n: int, knowledge: bo
         per = {}
         for p in projects:
             dense = assistant.vectors.query(p, vec, n)
-            index = assistant._lexical.get(p, assistant.docstore.revision(p), lambda p=p: assistant.docstore.chunks(p))
+            index = assistant._lexical.get(p, assistant.docstore.revision(p), lambda p=p: assistant.docstore.chunks(p),
+                                          lambda p=p: assistant.docstore.titles(p))
             lex = index.search(q.question, n)
             per[p] = {"dense": dense, "lexical": lex}
         rows.append({"q": q, "per": per})
@@ -81,16 +82,20 @@ def convex(per: dict, alpha: float, lex_norm: str = "max") -> list[tuple[str, fl
     return sorted(out.items(), key=lambda t: -t[1])
 
 
+DIVERSE = {"on": False}
+
+
 def rank_of(row, fused, k) -> int | None:
     seen, kept = set(), []
     for cid, _ in fused:
         c = row["chunks"].get(cid)
         if c is None:
             continue
-        key = dedupe_key(c.text)
-        if key in seen:
+        key = (c.file, c.page, c.section) if DIVERSE["on"] else dedupe_key(c.text)
+        if key in seen or dedupe_key(c.text) in seen:
             continue
         seen.add(key)
+        seen.add(dedupe_key(c.text))
         kept.append(c)
         if len(kept) == k:
             break
@@ -114,6 +119,7 @@ def main() -> None:
     ap.add_argument("--project", default="corpus")
     ap.add_argument("--questions", default=str(DEV))
     ap.add_argument("--no-knowledge", action="store_true", help="search the project alone (not the method)")
+    ap.add_argument("--full", action="store_true", help="also the older grid (per-project RRF, saturating norm)")
     ap.add_argument("--cache", help="pickle of the collected candidates (reused if present)")
     args = ap.parse_args()
     questions = load_questions(args.questions)
@@ -126,7 +132,19 @@ def main() -> None:
             cache.write_bytes(pickle.dumps(rows))
     print(f"{len(rows)} questions, {sum(r['q'].covered for r in rows)} answerable")
     lines = []
-    for n in (20, 30, 50, 100):
+    for diverse in (False, True):
+        DIVERSE["on"] = diverse
+        tag = " +1/page" if diverse else ""
+        for n in (30, 50):
+            lines.append((f"dense only{tag}, n={n}", score(rows, lambda per, n=n: rrf(cut(per, n), 1, 0))))
+            lines.append((f"lexical only{tag}, n={n}", score(rows, lambda per, n=n: rrf(cut(per, n), 0, 1))))
+            for wd, wl in ((0.5, 0.5), (0.4, 0.6), (0.6, 0.4)):
+                lines.append((f"RRF global {wd}/{wl}{tag}, n={n}",
+                              score(rows, lambda per, n=n, wd=wd, wl=wl: rrf(cut(per, n), wd, wl, global_ranks=True))))
+            for a in (0.3, 0.4, 0.5, 0.6, 0.7):
+                lines.append((f"convex a={a}{tag}, n={n}", score(rows, lambda per, n=n, a=a: convex(cut(per, n), a))))
+    DIVERSE["on"] = False
+    for n in () if not args.full else (20, 30, 50, 100):
         lines.append((f"dense only, n={n}", score(rows, lambda per, n=n: rrf(cut(per, n), 1, 0))))
         lines.append((f"lexical only, n={n}", score(rows, lambda per, n=n: rrf(cut(per, n), 0, 1))))
         for wd, wl in ((0.5, 0.5), (0.7, 0.3), (0.8, 0.2), (0.6, 0.4)):
@@ -139,7 +157,7 @@ def main() -> None:
             lines.append((f"convex a={a} sat-norm(10), n={n}",
                           score(rows, lambda per, n=n, a=a: convex(cut(per, n), a, 10.0))))
     for name, m in lines:
-        print(f"{name:<40} r@1={m['recall@1']:.3f} r@5={m['recall@5']:.3f} mrr={m['mrr']:.3f}")
+        print(f"{name:<44} r@1={m['recall@1']:.3f} r@5={m['recall@5']:.3f} mrr={m['mrr']:.3f}")
     # Coverage: best dense cosine over all searched projects, per question.
     results = [QuestionResult(id=r["q"].id, question=r["q"].question, covered=r["q"].covered,
                               best_dense=max((s for p in r["per"].values() for _, s in p["dense"][:1]), default=0))

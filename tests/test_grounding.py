@@ -59,3 +59,10 @@ def test_sentence_without_marker_is_attributed_only_when_strongly_supported():
     assert [(c.n, c.file, c.page) for c in citations] == [(1, "insee.pdf", 7)]
     assert text.startswith("La population municipale atteint 14 406 habitants en 2021 [1].")
     assert "dynamique." in text and "dynamique [" not in text
+
+
+def test_list_enumerators_are_not_figures_and_lists_survive():
+    answer = "Les objectifs sont :\n1. Plan vélo soutenu par le conseil [1].\n2. Population de 14 406 habitants [2]."
+    text, citations, _ = verify_citations(answer, PASSAGES)
+    assert text.splitlines()[1].startswith("1. ") and len(text.splitlines()) == 3
+    assert unsupported_numbers(text, [p.chunk.text for p in PASSAGES]) == []

@@ -28,8 +28,6 @@ from assistant.workflow.artifacts import Figure, Kpi, Strategy, strategy_schema
 from assistant.workflow.provenance import HypothesisSource, UserSource
 from assistant.workflow.storage import ProjectStorage
 
-pytestmark = pytest.mark.browser
-
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
 
@@ -43,6 +41,25 @@ FOLLOW_UP = "Et avec quel budget ?"
 REWRITTEN = "Quel budget pour la fiche sur la précarité énergétique des ménages ?"
 TERRITORY_REPLY = {"nom": "Dinan Agglomération", "type": "epci", "code": None, "caractere": "mixte",
                    "ambition": "Attirer de jeunes actifs"}
+
+
+# Contrast of visible text against the first opaque background behind it (WCAG relative luminance).
+CONTRAST_JS = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92
+                                                   : Math.pow((v + 0.055) / 1.055, 2.4); })
+                                  .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+                                 if (c.length === 3 || c[3] > 0.9) return c.slice(0, 3); } return [255, 255, 255]; };
+  const low = [];
+  for (const el of document.querySelectorAll('button, label span, p, li, a, th, td, h1, [role=tab]')) {
+    if (!el.offsetParent || !el.textContent.trim()) continue;
+    const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) low.push(el.textContent.trim().slice(0, 40) + ' : ' + ratio.toFixed(2));
+  }
+  return low;
+}"""
 
 
 def fake_reply(messages: list[dict]) -> str:
@@ -130,6 +147,11 @@ def choose_project(page, name: str) -> None:
     page.locator("#statut-projet").get_by_text(f"Territoire {name}").wait_for()
 
 
+def check_contrast(page) -> None:
+    low = page.evaluate(CONTRAST_JS)
+    assert not low, f"contraste insuffisant : {low}"
+
+
 def wait_for(check, timeout: float = 30.0):
     """Poll a server-side condition (the browser cannot see what the model was asked)."""
     end = time.monotonic() + timeout
@@ -147,6 +169,7 @@ def open_tab(page, name: str) -> None:
 # --- tests ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_page_is_french_labelled_and_announces_statuses(page, shots):
     assert page.evaluate("document.documentElement.lang") == "fr"
     assert page.title() == "Assistant de stratégie territoriale"
@@ -161,12 +184,20 @@ def test_page_is_french_labelled_and_announces_statuses(page, shots):
     assert not unnamed, unnamed
     live = page.locator("#statut-discussion")
     assert live.get_attribute("aria-live") == "polite" and live.get_attribute("role") == "status"
-    # Keyboard: the question box is reachable and sends with Enter (checked in the chat test).
+    # Text and controls keep a contrast of at least 4.5:1 (WCAG AA, RGAA 3.2).
+    check_contrast(page)
+    # Keyboard: tabs open with Enter, the question box takes the focus (Enter sends: see the chat test).
+    page.get_by_role("tab", name="Documents").focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Formats acceptés").wait_for()
+    page.get_by_role("tab", name="Discussion").focus()
+    page.keyboard.press("Enter")
     page.get_by_label("Votre question").focus()
     assert page.evaluate("document.activeElement.tagName") == "TEXTAREA"
     page.screenshot(path=str(shots / "01-accueil.png"), full_page=True)
 
 
+@pytest.mark.browser
 def test_upload_then_sourced_answer_with_link_to_the_cited_page(page, server, corpus_dir, shots):
     choose_project(page, "Dinan")
     open_tab(page, "Documents")
@@ -179,6 +210,7 @@ def test_upload_then_sourced_answer_with_link_to_the_cited_page(page, server, co
     assert f"« {IMAGE_PDF.name} »" in status.inner_text() and "OCR" in status.inner_text()
     listed = page.locator("#documents-liste").inner_text()
     assert PDF.name in listed and IMAGE_PDF.name not in listed
+    check_contrast(page)
     page.screenshot(path=str(shots / "02-documents.png"), full_page=True)
     # The original is kept under a safe name, and only indexed files are kept.
     uploads = server.settings.projects_dir / "dinan" / "uploads"
@@ -218,9 +250,11 @@ def test_upload_then_sourced_answer_with_link_to_the_cited_page(page, server, co
     note = chat.locator("blockquote", has_text="Non couvert par les documents")
     note.wait_for()
     assert note.evaluate("el => getComputedStyle(el).borderTopStyle") == "solid"
+    check_contrast(page)
     page.screenshot(path=str(shots / "03-discussion.png"), full_page=True)
 
 
+@pytest.mark.browser
 def test_guided_method_stage_updates_its_artifact(page, server, shots):
     choose_project(page, "Val de Rance")
     open_tab(page, "Démarche")
@@ -240,6 +274,7 @@ def test_guided_method_stage_updates_its_artifact(page, server, shots):
     page.locator("#statut-demarche").get_by_text("proposition(s) ajoutée(s)").first.wait_for()
     stakeholders = page.locator("#table-cadrage-stakeholders")
     expect(stakeholders).to_contain_text("HYPOTHÈSE à confirmer")
+    check_contrast(page)
     page.screenshot(path=str(shots / "04-demarche.png"), full_page=True)
     picker = page.get_by_label("Élément à valider ou à supprimer")
     picker.click()
@@ -247,11 +282,20 @@ def test_guided_method_stage_updates_its_artifact(page, server, shots):
     page.get_by_role("button", name="Valider l'élément").click()
     page.locator("#statut-tableaux").get_by_text("Validé").first.wait_for()
     expect(stakeholders).to_contain_text("hypothèse validée")
+    # Cells are editable: the horizon typed in the table is saved with the ambition.
+    ambition = page.locator("#table-cadrage-ambition")
+    ambition.locator("tbody td").nth(2).dblclick()
+    page.keyboard.type("2030")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Enregistrer les modifications des tableaux").click()
+    expect(page.locator("#statut-tableaux")).to_contain_text("Ambition : élément modifié (horizon)")
     strategy = ProjectStorage(server.settings.projects_dir).load("val-de-rance")
     assert strategy.cadrage.territory.name == "Dinan Agglomération"
     assert strategy.cadrage.stakeholders[0].provenance.confirmed
+    assert strategy.cadrage.ambition.horizon == "2030"
 
 
+@pytest.mark.browser
 def test_dashboard_shows_editable_kpis_and_a_baseline_to_target_chart(page, server, shots):
     storage = ProjectStorage(server.settings.projects_dir)
     strategy = Strategy(slug="cap-frehel", title="Cap Fréhel", current_stage="tableau_de_bord")
@@ -273,9 +317,11 @@ def test_dashboard_shows_editable_kpis_and_a_baseline_to_target_chart(page, serv
     charts.first.wait_for()
     assert charts.count() == 2
     charts.first.locator("canvas, svg").first.wait_for()
+    check_contrast(page)
     page.screenshot(path=str(shots / "05-tableau-de-bord.png"), full_page=True)
 
 
+@pytest.mark.browser
 def test_export_downloads_the_strategy_json_valid_against_its_schema(page, server, shots):
     choose_project(page, "Val de Rance")
     open_tab(page, "Exports")
@@ -289,9 +335,11 @@ def test_export_downloads_the_strategy_json_valid_against_its_schema(page, serve
     with page.expect_download() as schema_download:
         page.get_by_role("button", name="Télécharger le schéma JSON").click()
     assert json.loads(Path(schema_download.value.path()).read_text(encoding="utf-8"))["$id"] == "strategy.schema.json"
+    check_contrast(page)
     page.screenshot(path=str(shots / "06-exports.png"), full_page=True)
 
 
+@pytest.mark.browser
 def test_settings_show_model_and_provider_without_secrets(page, shots):
     open_tab(page, "Paramètres")
     summary = page.locator("#parametres-resume")
@@ -301,9 +349,11 @@ def test_settings_show_model_and_provider_without_secrets(page, shots):
     page.get_by_text("Tous les réglages (secrets masqués)").click()
     page.get_by_text("********").first.wait_for()
     assert "sk-ne-jamais-afficher" not in page.content()
+    check_contrast(page)
     page.screenshot(path=str(shots / "07-parametres.png"), full_page=True)
 
 
+@pytest.mark.browser
 @pytest.mark.real_model
 def test_real_local_model_answers_in_french(browser, tmp_path, corpus_dir, real_models, shots):
     assistant = Assistant(Settings(data_dir=tmp_path / "data", _env_file=None))
@@ -326,3 +376,78 @@ def test_real_local_model_answers_in_french(browser, tmp_path, corpus_dir, real_
     finally:
         context.close()
         app.close()
+
+
+@pytest.mark.browser
+def test_password_protects_the_app(browser, tmp_path, e5):
+    settings = Settings(data_dir=tmp_path / "data", server={"auth_user": "elu", "auth_password": "marais-2030"},
+                        _env_file=None)
+    app, url = _serve(Assistant(settings, chat=FakeChat(fake_reply), embedder=e5))
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    try:
+        page.goto(url, wait_until="load")
+        page.get_by_text("Connexion à l'assistant de stratégie territoriale").wait_for()
+        with pytest.raises(urllib.error.HTTPError) as denied:  # the API is closed too, not just the page
+            urllib.request.urlopen(url + "config")
+        assert denied.value.code == 401
+        page.get_by_label("nom d'utilisateur").fill("elu")
+        page.get_by_label("mot de passe").fill("marais-2030")
+        page.get_by_role("button", name="Connexion").click()
+        page.get_by_label("Territoire (projet)").wait_for()
+    finally:
+        context.close()
+        app.close()
+
+
+# --- what the UI relies on, without a browser ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw, display, stored", [
+    ("rapport.pdf", "rapport.pdf", "rapport.pdf"),
+    ("../../etc/passwd", "passwd", "passwd"),
+    ("C:\\Users\\élu\\Diagnostic 2024.pdf", "Diagnostic 2024.pdf", "Diagnostic 2024.pdf"),
+    ("bi\x00lan\x1b.pdf", "bilan.pdf", "bilan.pdf"),
+    ("..pdf", "pdf", "pdf"),
+    ("a?b*c<d>.PDF", "a?b*c<d>.PDF", "a_b_c_d_.pdf"),
+    ("CON.txt", "CON.txt", "_CON.txt"),
+])
+def test_upload_names_are_safe_on_disk_and_kept_for_citations(raw, display, stored):
+    from assistant.session import display_name, safe_file_name
+
+    assert display_name(raw) == display
+    assert safe_file_name(raw) == stored
+
+
+def test_stored_uploads_stay_in_their_folder_and_refused_files_are_not_kept(tmp_path, corpus_dir, e5):
+    from assistant.session import ProjectSpace
+
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", _env_file=None), chat=FakeChat([]), embedder=e5)
+    space = ProjectSpace(assistant, "Saint-Brieuc")
+    reports = space.ingest_uploads([(corpus_dir / PDF, "../../../avis.pdf"),
+                                    (corpus_dir / IMAGE_PDF, "scan.pdf")])
+    assert [r.status for r in reports] == ["indexed", "refused"]
+    assert [p.name for p in space.uploads.iterdir()] == ["avis.pdf"]
+    assert space.document_url("avis.pdf", 4).endswith("/projects/saint-brieuc/uploads/avis.pdf#page=4")
+    assert space.document_url("scan.pdf") is None and space.document_url("../documents.sqlite3") is None
+    assert space.forget("avis.pdf") and not any(space.uploads.iterdir())
+
+
+def test_edited_tables_become_item_changes_with_user_provenance():
+    from assistant import strategy_tables as tables
+
+    strategy = Strategy(slug="t", title="T")
+    strategy.tableau_de_bord.kpis = [Kpi(name="Nuitées", provenance=HypothesisSource(), baseline=Figure(
+        value=100, unit="nuitées", year=2023, provenance=HypothesisSource()))]
+    table = next(t for t in tables.ALL_TABLES if t.key == "tableau_de_bord.kpis")
+    rows = tables.rows(strategy, table)
+    assert rows[0][:2] == ["Nuitées", "HYPOTHÈSE à confirmer ; chiffre « baseline » : hypothèse (à valider)"]
+    untouched = tables.diff(strategy, table, rows)
+    assert not (untouched.updates or untouched.additions or untouched.errors)
+    rows[0][table.headers.index("Départ")] = "120 nuitées (2023)"
+    rows[0][table.headers.index("Fréquence")] = "trimestre"
+    rows.append(["Notoriété", "", "qualitatif", "", "enquête", "", "25 % (2028)", "annuelle", "", "", ""])
+    edits = tables.diff(strategy, table, rows)
+    assert edits.errors and "trimestre" in edits.errors[0]  # a bad cell is refused, its row left unchanged
+    assert [k.name for k in edits.additions] == ["Notoriété"]
+    assert edits.additions[0].target.provenance.kind == "utilisateur"

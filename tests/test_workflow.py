@@ -91,6 +91,8 @@ def reply_for(q: Question, strategy) -> dict:
             {"type": "elus", "attentes": ["résultats visibles"], "participation": "co_construit"}]},
         "axe": {"forces": [f"force {q.subject_id}"], "faiblesses": [f"faiblesse {q.subject_id}"],
                 "chiffres": [{"libelle": f"mesure {q.subject_id}", "valeur": 55, "unite": "min", "annee": 2024}]},
+        "swot_source": {"constats": [{"categorie": "faiblesse", "texte": "Peu de médecins généralistes",
+                                      "source": "DREES, accessibilité potentielle localisée", "annee": 2015}]},
         "cibles": {"cibles": [{"nom": "familles avec enfants", "raison": "écoles"},
                               {"nom": "entreprises du numérique", "raison": "fibre"}]},
         "concurrents": {"concurrents": [{"nom": "Saint-Malo", "raison": "mêmes familles"}]},
@@ -159,6 +161,9 @@ def test_full_walk_through_all_stages(setup):
     assert not levers["transparence"].ok
     assert "0 chiffre(s) sur" in levers["transparence"].detail
     assert all(f.provenance.kind == "utilisateur" for d in s.das.domains for f in [d.budget])
+    [sourced] = [w for w in s.diagnostic.weaknesses if w.provenance.kind == "donnee_officielle"]
+    assert sourced.provenance.year == 2015 and sourced.provenance.confirmed
+    assert all(k.baseline and k.target and k.source for k in s.tableau_de_bord.kpis)
     assert s.version == len(storage.versions("dinan")) >= answers
 
 
@@ -208,7 +213,8 @@ def test_gate_blocks_and_explains(setup):
     engine.answer("dinan", "Gare TER, mais pas de TGV")
     gate = can_advance(storage.load("dinan"))
     assert not gate.ok
-    assert "au moins 2 forces et 2 faiblesses (1 et 1 pour l'instant)" in gate.reasons
+    assert "au moins 3 forces et 3 faiblesses (1 et 1 pour l'instant)" in gate.reasons
+    assert any("sourcée par un document ou une donnée officielle" in r for r in gate.reasons)
     assert "au moins 1 cible prioritaire" in gate.reasons
 
 

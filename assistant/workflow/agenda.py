@@ -16,14 +16,15 @@ from .artifacts import (
 )
 from .items import iter_items, pending_review
 from .levers import LeverCheck, StepCheck, check_levers
-from .provenance import STAKEHOLDER_LABELS, HypothesisSource
+from .provenance import STAKEHOLDER_LABELS, HypothesisSource, is_sourced
 
 __all__ = ["Agenda", "Gate", "LeverCheck", "Question", "StepCheck", "agenda", "can_advance", "check_levers",
            "check_steps", "next_question"]
 
 MIN_STAKEHOLDER_TYPES = 3
-MIN_STRENGTHS = 2
-MIN_WEAKNESSES = 2
+MIN_STRENGTHS = 3
+MIN_WEAKNESSES = 3
+MIN_SOURCED_SWOT = 1  # forces or faiblesses backed by a document or an official dataset
 MIN_AXES = 3
 
 
@@ -125,6 +126,14 @@ def _diagnostic(s: Strategy) -> Found:
                        f"({len(d.strengths)} et {len(d.weaknesses)} pour l'instant)")
         qs.append(Question(id="diagnostic.swot", stage="diagnostic", extractor="swot",
                            text=f"Quelles sont les principales forces et faiblesses de {name} ?"))
+    sourced = [i for i in d.strengths + d.weaknesses if is_sourced(i.provenance)]
+    if len(sourced) < MIN_SOURCED_SWOT:
+        missing.append(f"au moins {MIN_SOURCED_SWOT} force ou faiblesse sourcée par un document ou une donnée "
+                       "officielle (aucune pour l'instant)")
+        qs.append(Question(id="diagnostic.sources", stage="diagnostic", extractor="swot_source",
+                           text=f"Quelle force ou faiblesse de {name} s'appuie sur une source vérifiable : un "
+                           "document ou une donnée officielle (INSEE, Observatoire des territoires…) ? Donnez le "
+                           "constat, la source et son année — ou tapez /brouillon pour la tirer de vos documents."))
     if not d.targets:
         missing.append("au moins 1 cible prioritaire")
         qs.append(Question(id="diagnostic.cibles", stage="diagnostic", extractor="cibles",
@@ -262,7 +271,7 @@ def _tableau_de_bord(s: Strategy) -> Found:
         lacks = _kpi_lacks(k)
         if lacks:
             missing.append(f"indicateur « {k.name} » : {', '.join(lacks)}")
-        if not k.target or (k.nature == "quantitatif" and not k.baseline):
+        if not k.target or not k.baseline:
             qs.append(Question(id=f"tableau_de_bord.valeurs.{k.id}", stage="tableau_de_bord",
                                extractor="kpi_valeurs", subject_id=k.id,
                                text=f"Pour l'indicateur « {k.name} » : quelle est la valeur de départ (et son "
@@ -271,6 +280,15 @@ def _tableau_de_bord(s: Strategy) -> Found:
     for nature in ("quantitatif", "qualitatif"):
         if kpis and nature not in natures:
             missing.append(f"au moins 1 indicateur {nature}")
+            # Ask for it on the action measured by the fewest indicators, so the new KPI is linked at once.
+            action = min(s.plan_action.actions, key=lambda a: len(a.kpi_ids), default=None)
+            if action is not None:
+                example = ("taux de satisfaction des habitants, image perçue" if nature == "qualitatif"
+                           else "nombre de visiteurs, de contacts, d'implantations")
+                qs.append(Question(id=f"tableau_de_bord.{nature}", stage="tableau_de_bord", extractor="kpi",
+                                   subject_id=action.id, text=f"Il manque un indicateur {nature} ({example}). "
+                                   f"Lequel suivrait l'action « {action.title} » ? Donnez son nom, sa formule, "
+                                   "sa source, sa fréquence et qui le suit."))
     if not kpis and not s.plan_action.actions:
         missing.append("au moins 1 indicateur (et d'abord des actions à mesurer)")
     return missing, qs, []
@@ -279,7 +297,7 @@ def _tableau_de_bord(s: Strategy) -> Found:
 def _kpi_lacks(k: Kpi) -> list[str]:
     checks = [(k.formula or k.definition, "formule ou définition"), (k.source, "source"),
               (k.frequency, "fréquence"), (k.owner, "responsable"), (k.target, "valeur cible"),
-              (k.baseline or k.nature == "qualitatif", "valeur de départ"), (k.action_ids, "action mesurée")]
+              (k.baseline, "valeur de départ"), (k.action_ids, "action mesurée")]
     return [label for value, label in checks if not value]
 
 
@@ -348,6 +366,9 @@ def check_steps(strategy: Strategy) -> list[StepCheck]:
     for number, label, stages in STEPS:
         reasons = [r for st in stages for r in agenda(strategy, st).gate.reasons]
         more = f" (+{len(reasons) - 3} autre(s))" if len(reasons) > 3 else ""
-        checks.append(StepCheck(step=number, label=label, ok=not reasons,
-                                detail="complète" if not reasons else " ; ".join(reasons[:3]) + more))
+        detail = "complète" if not reasons else " ; ".join(reasons[:3]) + more
+        forced = [o for o in strategy.overrides if o.stage in stages]
+        if forced and reasons:
+            detail += f" — passage forcé : « {forced[-1].reason} »"
+        checks.append(StepCheck(step=number, label=label, ok=not reasons, detail=detail))
     return checks

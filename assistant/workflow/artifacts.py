@@ -335,6 +335,22 @@ STAGE_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
+class GateOverride(BaseModel):
+    """A stage left although its gate refused: what was missing, and why the person chose to go on anyway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: Stage = Field(description="Étape quittée malgré le contrôle")
+    reasons_overridden: list[str] = Field(min_length=1, description="Ce qui manquait au moment du passage")
+    reason: str = Field(min_length=1, description="Raison donnée par l'utilisateur pour passer outre")
+    at: str = Field(default_factory=now_iso, description="Horodatage ISO 8601 du passage forcé")
+
+    def label(self) -> str:
+        return (f"{STAGE_LABELS[self.stage]} — passage forcé le {self.at[:16].replace('T', ' ')} : "
+                f"« {self.reason} » ({len(self.reasons_overridden)} manque(s) : "
+                + " ; ".join(self.reasons_overridden[:3]) + (" …" if len(self.reasons_overridden) > 3 else "") + ")")
+
+
 class Strategy(BaseModel):
     """One territory's strategy: all stage artifacts, the current stage and a version bumped at every save."""
 
@@ -348,6 +364,8 @@ class Strategy(BaseModel):
     version: int = Field(0, ge=0)
     current_stage: Stage = "cadrage"
     skipped: list[str] = Field(default_factory=list, description="Questions reportées par l'utilisateur")
+    overrides: list[GateOverride] = Field(default_factory=list,
+                                          description="Passages d'étape forcés malgré le contrôle, avec leur raison")
     cadrage: Cadrage = Field(default_factory=Cadrage)
     diagnostic: Diagnostic = Field(default_factory=Diagnostic)
     das: DasPortfolio = Field(default_factory=DasPortfolio)

@@ -6,8 +6,10 @@ UI and a restarted process all resume where the user stopped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -16,17 +18,21 @@ from ..llm import ChatModel
 from ..schemas import Passage
 from . import items
 from .agenda import Agenda, Gate, Question, agenda, can_advance, check_levers, check_steps
-from .artifacts import STAGE_LABELS, STAGES, Strategy, check_stage
+from .artifacts import (
+    INSEE_PATTERN, SIREN_PATTERN, STAGE_LABELS, STAGES, GateOverride, Strategy, Territory, TerritoryType,
+    check_stage,
+)
 from .drafting import apply_draft, gather, render_passages
 from .extraction import Change, Merged
 from .levers import LeverCheck, StepCheck
 from .prompting import describe_fields, load_prompt
 from .provenance import STAKEHOLDER_LABELS, InterviewSource, Provenance, StakeholderType, UserSource
 from .stages import DRAFTS, EXTRACTORS
-from .storage import ProjectStorage, set_stage_back
+from .storage import ProjectStorage, set_stage_back, slugify
 
 MAX_ANSWER_CHARS = 2000  # the local model has a 4k-token context shared by prompt, answer and reply
 KNOWN_CHARS = 400
+MAX_OVERRIDE_CHARS = 500
 
 
 class TurnResult(BaseModel):
@@ -60,8 +66,17 @@ class WorkflowEngine:
 
     # --- reading the state --------------------------------------------------------------------------------
 
-    def start(self, title: str, *, slug: str | None = None) -> Strategy:
-        return self.storage.create(title, slug=slug)
+    def start(self, title: str, *, slug: str | None = None, territory_type: str | None = None,
+              code: str | None = None) -> Strategy:
+        """Create the project's strategy; the territory's type and official code may be given at once."""
+        if territory_type is None and not code:
+            return self.storage.create(title, slug=slug)
+        territory = new_territory(title, territory_type, code)
+        if self.storage.exists(slug or slugify(title)):
+            return self.storage.create(title, slug=slug)  # raises the usual « existe déjà »
+        strategy = Strategy(slug=slug or slugify(title), title=title.strip() or slug or slugify(title))
+        strategy.cadrage.territory = territory
+        return self.storage.save(strategy)
 
     def agenda(self, project: str, stage: str | None = None) -> Agenda:
         return agenda(self.storage.load(project), stage)
@@ -183,18 +198,32 @@ class WorkflowEngine:
 
     # --- stages -------------------------------------------------------------------------------------------
 
-    def advance(self, project: str) -> Agenda:
-        """Go to the next stage if the current one passes its gate; otherwise say what is missing."""
+    def advance(self, project: str, override_reason: str | None = None) -> Agenda:
+        """Go to the next stage if the current one passes its gate; otherwise say what is missing.
+
+        With ``override_reason``, a refused gate is passed anyway and the reason is kept in the strategy
+        (``Strategy.overrides``), with what was missing: the export shows it, nothing is hidden.
+        """
         strategy = self.storage.load(project)
         gate = can_advance(strategy)
         index = STAGES.index(strategy.current_stage)
-        if not gate.ok:
-            raise WorkflowError(f"L'étape « {STAGE_LABELS[strategy.current_stage]} » n'est pas terminée : "
-                                + " ; ".join(gate.reasons), fix="répondez aux questions restantes ou validez les "
-                                "propositions en attente")
         if index == len(STAGES) - 1:
             raise WorkflowError("La stratégie est à sa dernière étape",
                                 fix="consultez les contrôles des leviers et ajustez au besoin")
+        if not gate.ok:
+            reason = " ".join((override_reason or "").split())
+            if override_reason is not None and not reason:
+                raise InputError("La raison du passage forcé est vide",
+                                 fix="dites pourquoi vous passez outre, ex. « diagnostic complété en atelier »")
+            if not reason:
+                raise WorkflowError(f"L'étape « {STAGE_LABELS[strategy.current_stage]} » n'est pas terminée : "
+                                    + " ; ".join(gate.reasons), fix="répondez aux questions restantes, validez les "
+                                    "propositions en attente, ou passez outre en donnant une raison")
+            if len(reason) > MAX_OVERRIDE_CHARS:
+                raise InputError(f"Raison trop longue ({len(reason)} caractères, {MAX_OVERRIDE_CHARS} au plus)",
+                                 fix="résumez-la en une phrase")
+            strategy.overrides.append(GateOverride(stage=strategy.current_stage, reasons_overridden=gate.reasons,
+                                                   reason=reason))
         strategy.current_stage = STAGES[index + 1]
         self.storage.save(strategy)
         return agenda(strategy)
@@ -204,6 +233,29 @@ class WorkflowEngine:
         set_stage_back(strategy, stage)
         self.storage.save(strategy)
         return agenda(strategy)
+
+
+def new_territory(name: str, territory_type: str | None, code: str | None) -> Territory:
+    """The territory as the person declared it when creating the project (name, type, INSEE code or SIREN)."""
+    if territory_type is not None and territory_type not in get_args(TerritoryType):
+        raise InputError(f"Type de territoire inconnu : « {territory_type} »",
+                         fix="types possibles : " + ", ".join(get_args(TerritoryType)))
+    code = re.sub(r"\s+", "", code or "").upper() or None
+    data: dict = {"name": name.strip(), "type": territory_type, "provenance": UserSource(question="project new")}
+    if code:
+        if re.match(SIREN_PATTERN, code):
+            data["siren"] = code
+        elif re.match(INSEE_PATTERN, code):
+            data["code_insee"] = code
+        else:
+            raise InputError(f"« {code} » n'est ni un code INSEE ni un numéro SIREN",
+                             fix="code INSEE à 5 caractères pour une commune (ex. 22050), 2 ou 3 pour un "
+                             "département, SIREN à 9 chiffres pour un EPCI")
+    try:
+        return Territory.model_validate(data)
+    except ValidationError as e:
+        raise InputError(f"Territoire refusé : {e.errors()[0]['msg'].removeprefix('Value error, ')}",
+                         fix="vérifiez le type et le code (5 caractères pour une commune, 2 pour une région)") from e
 
 
 def _territory(strategy: Strategy) -> str:

@@ -123,6 +123,8 @@ def _transparency(s: Strategy) -> LeverCheck:
     parts = [f"{verifiable} chiffre(s) sur {len(figures)} vérifiable(s) (document ou donnée officielle)",
              f"{hypotheses} chiffre(s) hypothétique(s)",
              f"{sourced_kpis} indicateur(s) sur {len(kpis)} avec une source de mesure"]
+    if s.overrides:
+        parts.append(f"{len(s.overrides)} passage(s) d'étape forcé(s), raisons consignées")
     # Nothing measured yet is not transparency: the lever needs sourced indicators.
     ok = bool(kpis) and hypotheses == 0 and sourced_kpis == len(kpis) and (verifiable > 0 or not figures)
     return LeverCheck(lever=LEVERS[5], ok=ok, detail=" ; ".join(parts))

@@ -98,6 +98,11 @@ Provenance = Annotated[
 ProvenanceKind = Literal["document", "donnee_officielle", "entretien", "utilisateur", "hypothese"]
 
 
+def is_sourced(source: _Source) -> bool:
+    """Verifiable by someone else: a cited document or an official dataset (not a claim, not a guess)."""
+    return isinstance(source, (DocumentSource, OfficialDataSource))
+
+
 def confirm(source: _Source) -> None:
     source.confirmed = True
     source.confirmed_at = now_iso()

@@ -11,7 +11,7 @@ from ..artifacts import AXIS_LABELS, Competitor, Evidence, Strategy, SwotItem, T
 from ..extraction import (
     DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure, norm,
 )
-from ..provenance import Provenance
+from ..provenance import OfficialDataSource, Provenance, now_iso
 
 STAGE = "diagnostic"
 _SWOT_FIELDS = {"force": ("strengths", "force"), "faiblesse": ("weaknesses", "faiblesse"),
@@ -39,6 +39,17 @@ class SwotExtrait(Extract):
 class EnvironnementExtrait(Extract):
     opportunites: list[str] = []
     menaces: list[str] = []
+
+
+class ConstatSource(Extract):
+    categorie: Literal["force", "faiblesse"]
+    texte: str = Field(description="Le constat, en une phrase courte")
+    source: str | None = Field(None, description="Document ou jeu de données cité, ex. INSEE, recensement")
+    annee: int | None = Field(None, description="Année de la source")
+
+
+class SwotSourceExtrait(Extract):
+    constats: list[ConstatSource] = []
 
 
 class Nomme(Extract):
@@ -93,6 +104,33 @@ def _environment(s: Strategy, x: EnvironnementExtrait, q: Question, source: Sour
     return merged
 
 
+def _sourced(s: Strategy, x: SwotSourceExtrait, q: Question, source: SourceFactory) -> Merged:
+    """Forces and faiblesses with a source the person names: an official dataset with its year, confirmed by
+    that person. A constat already present gets the source; one without a source is an ordinary answer."""
+    merged = Merged()
+    for c in x.constats:
+        text, dataset = clean(c.texte), clean(c.source)
+        if not text:
+            continue
+        if not dataset:
+            _add_swot(s, c.categorie, [text], None, source, merged)
+            merged.warnings.append(f"« {text} » enregistré sans source : précisez le document ou le jeu de données")
+            continue
+        if c.annee is None or not 1800 <= c.annee <= 2100:
+            merged.warnings.append(f"source « {dataset} » sans année : « {text} » non enregistré comme sourcé, "
+                                   "précisez l'année des données")
+            continue
+        cited = OfficialDataSource(dataset=dataset, year=c.annee, confirmed=True, confirmed_at=now_iso())
+        field, what = _SWOT_FIELDS[c.categorie]
+        existing = next((i for i in getattr(s.diagnostic, field) if norm(i.text) == norm(text)), None)
+        if existing is not None:
+            existing.provenance = cited
+            merged.modified(STAGE, existing, what, ["source"])
+        else:
+            merged.add(s, STAGE, field, SwotItem(text=text, provenance=cited), what)
+    return merged
+
+
 def _add_named(s: Strategy, field: str, cls: type, what: str, name: str, reason: str, source: Provenance,
                merged: Merged) -> None:
     name = clean(name)
@@ -144,6 +182,7 @@ def _draft_build(s: Strategy, e: ConstatBrouillon, source: Provenance, merged: M
 EXTRACTORS = [
     Extractor("axe", AxeExtrait, _axis),
     Extractor("swot", SwotExtrait, _swot),
+    Extractor("swot_source", SwotSourceExtrait, _sourced),
     Extractor("environnement", EnvironnementExtrait, _environment),
     Extractor("cibles", CiblesExtrait, _targets),
     Extractor("concurrents", ConcurrentsExtrait, _competitors),

@@ -15,6 +15,7 @@ from ..items import link
 from ..provenance import Provenance
 
 STAGE = "tableau_de_bord"
+_NATURE_QUESTIONS = ("tableau_de_bord.quantitatif", "tableau_de_bord.qualitatif")
 
 
 class KpiExtrait(Extract):
@@ -41,9 +42,11 @@ def _kpi(s: Strategy, x: KpiExtrait, q: Question, source: SourceFactory) -> Merg
         merged.warnings.append("l'action visée par la question n'existe plus")
         return merged
     existing = next((k for k in s.tableau_de_bord.kpis if norm(k.name) == norm(x.nom)), None)
+    # The question asked for a missing nature: the answer is of that nature, whatever the model read.
+    nature = q.id.rsplit(".", 1)[-1] if q.id in _NATURE_QUESTIONS else x.nature
     if existing is None:
         existing = merged.add(s, STAGE, "kpis", Kpi(
-            name=clean(x.nom) or f"indicateur de « {action.title} »", nature=x.nature, formula=clean(x.formule),
+            name=clean(x.nom) or f"indicateur de « {action.title} »", nature=nature, formula=clean(x.formule),
             source=clean(x.source), frequency=x.frequence, owner=clean(x.responsable), objective=action.title,
             provenance=source()), "indicateur")
     link(s, action.id, existing.id)
