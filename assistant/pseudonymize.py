@@ -33,8 +33,9 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+33\s?\(?0?\)?\s?|0033\s?|0)[1-9](?:[\s.\-]?
 _TITLES = (r"M\.|MM\.|Mme|Mmes|Mlle|Mlles|Monsieur|Messieurs|Madame|Mesdames|Mademoiselle|Dr\.?|Docteur|"
            r"Pr\.?|Professeur|Me|Maître")
 _TITLED = re.compile(rf"\b(?:{_TITLES})\s+((?:{_WORD})(?:\s+(?:{_WORD}))?)(?![{_LOWER}{_UPPER}])")
-_PAIR = re.compile(rf"(?<![{_LOWER}{_UPPER}'’-])({_WORD})\s+({_WORD})(?![{_LOWER}{_UPPER}])")
-_SENTENCE_END = re.compile(r"(?:^|[.!?…:;»\"]\s*$|\n\s*[-•*–]?\s*$)")
+_PARTICLES = r"(?:Le|La|Du|De|Des|Van|Von|Da|Di|Mac|Mc)"  # Breton and other surnames: "Le Gall", "Van Damme"
+_PARTICLE = _PARTICLES + r"\s+"
+_PAIR = re.compile(rf"(?<![{_LOWER}{_UPPER}'’-])({_WORD})\s+((?:{_PARTICLE})?{_WORD})(?![{_LOWER}{_UPPER}])")
 
 # Capitalised words that are not people: places, institutions, calendar, roles and sentence openers.
 _NOT_NAMES = {
@@ -94,8 +95,12 @@ def _is_place_or_word(word: str, extra: set[str]) -> bool:
 
 
 def _at_sentence_start(text: str, start: int) -> bool:
+    """At the start of the text, of a line (after an optional bullet) or after « . ! ? … »."""
     before = text[:start]
-    return bool(_SENTENCE_END.search(before)) or not before.strip()
+    line = before.rsplit("\n", 1)[-1]
+    if not line.strip(" \t-•*–>"):
+        return True
+    return before.rstrip()[-1] in ".!?…"
 
 
 def pseudonymize(text: str, *, not_names: Iterable[str] = ()) -> PseudonymizedText:
@@ -107,7 +112,9 @@ def pseudonymize(text: str, *, not_names: Iterable[str] = ()) -> PseudonymizedTe
     surnames: dict[str, str] = {}  # folded surname → placeholder
 
     def placeholder(full: str) -> str:
-        surname = _fold(full.split()[-1])
+        words = full.split()
+        particle = len(words) >= 2 and re.fullmatch(_PARTICLES, words[-2]) is not None
+        surname = _fold(" ".join(words[-2:]) if particle else words[-1])
         if surname not in surnames:
             surnames[surname] = f"[personne {len(surnames) + 1}]"
         result.replaced[full] = surnames[surname]
@@ -130,7 +137,7 @@ def pseudonymize(text: str, *, not_names: Iterable[str] = ()) -> PseudonymizedTe
         first, last = match.group(1), match.group(2)
         if _at_sentence_start(text, match.start()):
             return match.group(0)
-        if _is_place_or_word(first, extra) or _is_place_or_word(last, extra):
+        if _is_place_or_word(first, extra) or _is_place_or_word(last.split()[-1], extra):
             return match.group(0)
         return placeholder(f"{first} {last}")
 
@@ -141,8 +148,15 @@ def pseudonymize(text: str, *, not_names: Iterable[str] = ()) -> PseudonymizedTe
     for surname, token in surnames.items():
         if _is_place_or_word(surname, extra):
             continue
-        text = re.sub(rf"(?<![{_LOWER}{_UPPER}\[]){re.escape(surname)}(?![{_LOWER}{_UPPER}])", token, text,
-                      flags=re.IGNORECASE)
+        # Case-insensitive for "LE GOFF" / "Le Goff", but only where the word is capitalised.
+        text = re.sub(rf"(?<![{_LOWER}{_UPPER}\[])(?=[{_UPPER}]){re.escape(surname)}(?![{_LOWER}{_UPPER}])", token,
+                      text, flags=re.IGNORECASE)
+    # Number people in order of first appearance in the text, whatever rule found them.
+    order: dict[str, str] = {}
+    for token in re.findall(r"\[personne \d+\]", text):
+        order.setdefault(token, f"[personne {len(order) + 1}]")
+    text = re.sub(r"\[personne \d+\]", lambda m: order[m.group(0)], text)
+    result.replaced = {name: order.get(token, token) for name, token in result.replaced.items()}
     result.text = text
     result.people = len(surnames)
     return result
