@@ -107,7 +107,7 @@ def _draw_panel(draw, panel: Panel, x: int, y: int, width: int, colours: dict[st
                 panel_font, text_font, small) -> None:
     draw.text((x, y), _fit(draw, panel.title, panel_font, width), fill="#222222", font=panel_font)
     label_width = min(260, width // 3)
-    value_width = 150
+    value_width = 210
     bar_span = max(40, width - label_width - value_width - 12)
     top = max((b.value for b in panel.bars if b.value is not None), default=0.0)
     # Negative values are rare here (an evolution); they are drawn from zero like the others, as magnitudes.

@@ -509,8 +509,9 @@ def workflow(
             break
 
 
-def _load_script(path: Path) -> list[tuple[str, str]]:
-    """(kind, text) turns of a replay script: « say » (a line typed by the user) or « comment » (shown only)."""
+def _load_script(path: Path) -> list[tuple[str, str, str | None]]:
+    """(kind, text, question) turns of a replay script: « say » (a line typed by the user, answering ``question``
+    if given, else the next one) or « comment » (shown only)."""
     from .errors import InputError
 
     try:
@@ -524,22 +525,24 @@ def _load_script(path: Path) -> list[tuple[str, str]]:
     if not isinstance(turns, list):
         raise InputError(f"Le script {path.name} doit être une liste de tours (ou un objet avec « turns »)",
                          fix="ex. [\"Nous sommes une commune rurale\", {\"command\": \"/brouillon\"}]")
-    parsed = []
+    parsed: list[tuple[str, str, str | None]] = []
     for n, turn in enumerate(turns, 1):
         if isinstance(turn, str) and turn.strip():
-            parsed.append(("say", turn.strip()))
-        elif isinstance(turn, dict) and len(turn) == 1 and isinstance(next(iter(turn.values())), str):
-            kind, text = next(iter(turn.items()))
-            if kind == "command":
-                parsed.append(("say", text.strip() if text.strip().startswith("/") else "/" + text.strip()))
-            elif kind in ("say", "comment"):
-                parsed.append((kind, text.strip()))
-            else:
-                raise InputError(f"Tour n° {n} du script : clé « {kind} » inconnue",
-                                 fix="clés possibles : say, command, comment")
-        else:
+            parsed.append(("say", turn.strip(), None))
+            continue
+        if not isinstance(turn, dict) or not all(isinstance(v, str) and v.strip() for v in turn.values()):
             raise InputError(f"Tour n° {n} du script illisible : {json.dumps(turn, ensure_ascii=False)[:80]}",
                              fix="un texte, ou un objet {\"say\": \"…\"}, {\"command\": \"/…\"}, {\"comment\": \"…\"}")
+        unknown = sorted(set(turn) - {"say", "command", "comment", "question"})
+        kinds = [k for k in ("say", "command", "comment") if k in turn]
+        if unknown or len(kinds) != 1 or ("question" in turn and kinds != ["say"]):
+            raise InputError(f"Tour n° {n} du script : clé(s) « {', '.join(unknown or sorted(turn))} » inattendue(s)",
+                             fix="un seul de say, command ou comment ; « question » accompagne say")
+        kind, text = kinds[0], turn[kinds[0]].strip()
+        if kind == "command":
+            parsed.append(("say", text if text.startswith("/") else "/" + text, None))
+        else:
+            parsed.append((kind, text, turn.get("question")))
     return parsed
 
 
@@ -562,7 +565,7 @@ def workflow_replay(
     if not as_json:
         typer.echo(opening)
     record, failed = [], []
-    for n, (kind, text) in enumerate(turns, 1):
+    for n, (kind, text, question) in enumerate(turns, 1):
         if kind == "comment":
             record.append({"n": n, "comment": text})
             if not as_json:
@@ -571,7 +574,7 @@ def workflow_replay(
         if _is_model_turn(text):
             typer.echo(f"[tour {n}] … le modèle lit la réponse", err=True)
         start = time.perf_counter()
-        reply = conversation.handle(text)
+        reply = conversation.handle(text, question=question)
         seconds = time.perf_counter() - start
         record.append({"n": n, "input": text, "reply": reply.text, "error": reply.error, "stage": reply.stage,
                        "seconds": round(seconds, 1)})
@@ -615,6 +618,271 @@ def schema(
     except OSError as e:
         _fail(AssistantError(f"Impossible d'écrire dans {out} ({e.strerror})", fix="choisissez un dossier accessible"))
     _out_json(data)
+
+
+# --- fiche territoire, territoires concurrents, entretiens, exports -----------------------------------------
+
+CommunesOpt = Annotated[Optional[Path], typer.Option(
+    "--communes", help="Populations légales INSEE (donnees_communes.csv) ; défaut : le corpus partagé")]
+IndicatorsOpt = Annotated[Optional[Path], typer.Option(
+    "--indicateurs", help="Indicateurs de l'Observatoire des territoires (datacom.csv) ; défaut : le corpus partagé")]
+MetaOpt = Annotated[Optional[Path], typer.Option(
+    "--meta", help="Dictionnaire des indicateurs (meta.xlsx) ; défaut : le corpus partagé")]
+YearOpt = Annotated[Optional[str], typer.Option(
+    "--millesime-population", help="Millésime des populations légales, s'il est connu (le fichier ne le dit pas)")]
+CodeArg = Annotated[str, typer.Argument(help="Code commune INSEE à 5 caractères, ex. 22050 (Dinan)")]
+
+
+_TERRITORY_DATA: dict[tuple, object] = {}
+
+
+def _territory_data(communes: Optional[Path], indicateurs: Optional[Path], meta: Optional[Path],
+                    year: Optional[str] = None):
+    """The official data files: the shared corpus layout unless a path is given (kept while the files are unchanged)."""
+    from .config import PROJECT_ROOT
+    from .territory import TerritoryData
+
+    default = TerritoryData.from_corpus(PROJECT_ROOT.parent / "shared" / "corpus")
+    paths = (communes or default.communes_csv, indicateurs or default.indicators_csv, meta or default.indicators_meta)
+
+    def stamp(path: Path) -> tuple:
+        try:
+            stat = path.stat()
+        except OSError:
+            return (str(path), None)
+        return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+    key = (*(stamp(Path(p)) for p in paths), year)
+    if key not in _TERRITORY_DATA:
+        _TERRITORY_DATA.clear()  # one data set at a time: the files weigh tens of megabytes in memory
+        _TERRITORY_DATA[key] = TerritoryData(*paths, population_year=year)
+    return _TERRITORY_DATA[key]
+
+
+def _codes(text: Optional[str]) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def _print_facts(result, what: str) -> None:
+    for line in result.added:
+        typer.echo(f"ajouté    {line}")
+    for line in result.skipped:
+        typer.echo(f"déjà là   {line}")
+    for warning in result.warnings:
+        typer.secho(f"  ⚠ {warning}", err=True, fg="yellow")
+    typer.echo(f"Bilan : {len(result.added)} {what} ajouté(s), {len(result.skipped)} déjà présent(s) — projet "
+               f"« {result.project} », version {result.version}.")
+
+
+@app.command()
+def territoire(
+    code: CodeArg,
+    as_json: JsonOpt = False,
+    project: Annotated[Optional[str], typer.Option("--project", "-p", help="Projet à compléter")] = None,
+    add: Annotated[bool, typer.Option("--ajouter-au-diagnostic", help="Ajoute les chiffres au diagnostic du "
+                                                                      "projet (donnée officielle, avec millésime)")] = False,
+    communes: CommunesOpt = None, indicateurs: IndicatorsOpt = None, meta: MetaOpt = None, year: YearOpt = None,
+) -> None:
+    """Fiche territoire : population INSEE et 9 indicateurs officiels, chacun avec sa source et son millésime."""
+    from .errors import InputError
+    from .territory import render_card_markdown
+    from .territory_facts import add_card_to_diagnostic
+
+    try:
+        if add and not project:
+            raise InputError("--ajouter-au-diagnostic sans projet", fix="précisez le projet avec --project NOM")
+        card = _territory_data(communes, indicateurs, meta, year).card(code)
+        result = None
+        if add:
+            space = _space(project)
+            result = add_card_to_diagnostic(space.storage, space.slug, card, title=space.name)
+    except AssistantError as e:
+        _fail(e)
+    if as_json:
+        data = card.model_dump(mode="json")
+        if result:
+            data["ajout"] = {"project": result.project, "added": result.added, "skipped": result.skipped,
+                             "version": result.version}
+        _out_json(data)
+        return
+    typer.echo(render_card_markdown(card))
+    if result:
+        _print_facts(result, "chiffre(s)")
+
+
+@app.command()
+def concurrents(
+    code: CodeArg,
+    scope: Annotated[str, typer.Option("--portee", help="Communes de taille comparable : departement ou region")]
+    = "departement",
+    codes: Annotated[Optional[str], typer.Option("--codes", help="Liste de codes à comparer, ex. 22187,22093 "
+                                                                 "(remplace la recherche automatique)")] = None,
+    count: Annotated[int, typer.Option("--nombre", help="Nombre de communes proposées")] = 5,
+    chart: Annotated[Optional[Path], typer.Option("--graphique", help="Graphique PNG (défaut : "
+                                                                      "concurrents-CODE.png, sauf avec --json)")] = None,
+    keep: Annotated[Optional[str], typer.Option("--garder", help="Codes à enregistrer comme territoires "
+                                                                 "concurrents du projet, ex. 22187,22093")] = None,
+    project: Annotated[Optional[str], typer.Option("--project", "-p", help="Projet où garder les concurrents")]
+    = None,
+    as_json: JsonOpt = False,
+    communes: CommunesOpt = None, indicateurs: IndicatorsOpt = None, meta: MetaOpt = None, year: YearOpt = None,
+) -> None:
+    """Territoires concurrents : tableau des indicateurs côte à côte, graphique, et choix de ceux à garder."""
+    from .errors import InputError
+    from .territory_facts import add_competitors, comparison_markdown, comparison_panels
+
+    try:
+        if keep and not project:
+            raise InputError("--garder sans projet", fix="précisez le projet avec --project NOM")
+        data = _territory_data(communes, indicateurs, meta, year)
+        target = data.card(code)
+        others = data.comparables(code, scope=scope, limit=count, codes=_codes(codes) or None)
+        rows = data.comparison_table([target.code] + [c.code for c in others])
+        chart_path = None
+        if chart is not None or not as_json:
+            from .charts import charts_available, draw_panels
+
+            if charts_available():
+                chart_path = draw_panels(chart or Path(f"concurrents-{target.code}.png"),
+                                         f"{target.name} et communes comparables", comparison_panels(rows),
+                                         footer="Sources : INSEE, populations légales ; Observatoire des "
+                                         "territoires (datacom.csv) — détail dans le tableau")
+        result = None
+        if keep:
+            wanted = _codes(keep)
+            by_code = {c.code: c for c in others}
+            space = _space(project)
+            result = add_competitors(space.storage, space.slug, target,
+                                     [by_code.get(c) or data.card(c) for c in wanted], title=space.name)
+    except AssistantError as e:
+        _fail(e)
+    if as_json:
+        data_out = {"territoire": target.code, "communes": [c.code for c in others], "tableau": rows,
+                    "graphique": str(chart_path) if chart_path else None}
+        if result:
+            data_out["garde"] = {"project": result.project, "added": result.added, "skipped": result.skipped}
+        _out_json(data_out)
+        return
+    typer.echo(f"### {target.name} ({target.code}) et communes comparables\n")
+    typer.echo(comparison_markdown(rows))
+    typer.echo("Sources :\n" + "\n".join(f"- {a}" for a in target.attribution))
+    if chart_path:
+        typer.echo(f"\nGraphique : {chart_path}")
+    if result:
+        _print_facts(result, "territoire(s) concurrent(s)")
+    elif not keep:
+        typer.echo(f"\nPour garder des concurrents : --garder {','.join(c.code for c in others[:2]) or 'CODE'} "
+                   "--project NOM")
+
+
+entretiens_app = typer.Typer(help="Entretiens : guides par partie prenante, notes versées au diagnostic.",
+                             no_args_is_help=True)
+app.add_typer(entretiens_app, name="entretiens")
+
+
+@entretiens_app.command("guide")
+def entretiens_guide(
+    project: ProjectOpt,
+    kind: Annotated[Optional[str], typer.Option("--type", help="Type de partie prenante (entreprises, habitants, "
+                                                               "elus…) ; défaut : tous")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, docx ou odt")] = "md",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Fichier à écrire (défaut : sortie standard en md)")]
+    = None,
+) -> None:
+    """Kit d'entretien : un guide par partie prenante, tiré de la méthode et de ce qui manque au diagnostic."""
+    from .errors import InputError
+    from .exports import write_document
+    from .exports.to_markdown import render_markdown
+    from .interviews import build_kit, interview_types, kit_document
+
+    try:
+        if fmt not in ("md", "docx", "odt"):
+            raise InputError(f"Format « {fmt} » non prévu pour le kit", fix="choisissez md, docx ou odt")
+        space = _space(project)
+        strategy = space.strategy()
+        guides = build_kit(strategy, interview_types(strategy, kind),
+                           knowledge_dir=space.assistant.settings.knowledge_dir)
+        doc = kit_document(strategy, guides)
+        if out is None and fmt == "md":
+            typer.echo(render_markdown(doc), nl=False)
+            return
+        path = write_document(doc, fmt, out or Path(f"entretiens-{space.slug}.{fmt}"))
+    except AssistantError as e:
+        _fail(e)
+    typer.echo(f"Kit d'entretien écrit : {path} ({len(guides)} guide(s) : {', '.join(g.label for g in guides)})")
+
+
+@entretiens_app.command("notes")
+def entretiens_notes(
+    file: Annotated[Path, typer.Argument(help="Notes d'entretien (TXT, Markdown, DOCX ou ODT)")],
+    project: ProjectOpt,
+    kind: Annotated[str, typer.Option("--type", help="Type de partie prenante interrogée (entreprises, "
+                                                     "habitants…)")],
+    no_model: Annotated[bool, typer.Option("--sans-modele", help="Pseudonymise et garde les notes sans en "
+                                                                 "extraire les constats")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verse des notes d'entretien au diagnostic : pseudonymisation, puis constats à valider (avis de partie prenante)."""
+    from .errors import ConfigError, ModelError, WorkflowError
+    from .interview_notes import add_interview_notes
+
+    warning = None
+    try:
+        space = _space(project)
+        if not space.storage.exists(space.slug):
+            raise WorkflowError(f"Le projet « {space.name} » n'a pas encore de stratégie",
+                                fix=f"créez-le avec « python -m assistant project new \"{space.name}\" »")
+        chat = None
+        if not no_model:
+            try:
+                chat = space.assistant.chat
+            except (ModelError, ConfigError) as e:
+                warning = f"modèle indisponible ({e.user_message}) : notes gardées sans extraction des constats"
+        result = add_interview_notes(space.storage, space.slug, file, kind, chat,
+                                     prompts_dir=space.assistant.settings.prompts_dir)
+    except AssistantError as e:
+        _fail(e)
+    if warning:
+        typer.secho(f"  ⚠ {warning}", err=True, fg="yellow")
+    if as_json:
+        _out_json({"file": result.file, "type": result.stakeholder_type, "saved_to": str(result.saved_to),
+                   "pseudonymisation": result.pseudonymized.summary(), "added": result.added,
+                   "dropped": result.dropped, "version": result.version})
+        return
+    typer.echo(f"Notes pseudonymisées ({result.pseudonymized.summary()}) : {result.saved_to}")
+    for line in result.added:
+        typer.echo(f"ajouté    {line}")
+    for line in result.dropped:
+        typer.echo(f"écarté    {line}")
+    if result.model_used:
+        typer.echo(f"Bilan : {len(result.added)} avis ajouté(s) au diagnostic, à valider (projet version "
+                   f"{result.version}). Relisez les notes pseudonymisées avant de les partager.")
+
+
+@app.command("export")
+def export_(
+    project: ProjectOpt,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="docx, odt, md (document) ; xlsx, ods, csv (plan "
+                                                            "d'action) ; json (stratégie complète)")] = "docx",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Fichier à écrire (défaut : "
+                                                                    "strategie-PROJET.FORMAT)")] = None,
+) -> None:
+    """Exporte la stratégie : document (DOCX, ODT, Markdown), plan d'action (XLSX, ODS, CSV) ou JSON."""
+    from .errors import WorkflowError
+    from .exports import default_name, export_strategy
+
+    try:
+        space = _space(project)
+        if not space.storage.exists(space.slug):
+            raise WorkflowError(f"Le projet « {space.name} » n'a pas encore de stratégie",
+                                fix=f"créez-le avec « python -m assistant project new \"{space.name}\" »")
+        strategy = space.storage.load(space.slug)
+        result = export_strategy(strategy, fmt, out or Path(default_name(strategy, fmt.lower().lstrip("."))))
+    except AssistantError as e:
+        _fail(e)
+    typer.echo(f"Export écrit : {result.path} — {result.summary}")
+    for extra in result.extra_files:
+        typer.echo(f"Fichier joint : {extra}")
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from .config import Settings
 from .docstore import DocStore
 from .embeddings import Embedder, build_embedder
 from .errors import AssistantError, InputError
-from .indexer import Progress, embed_pending, expand_paths, index_file
+from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
 from .ingest import IngestLimits
 from .lexical import LexicalCache
 from .llm import ChatModel, build_chat_model
@@ -53,10 +53,34 @@ def check_question(question: str) -> str:
     return q
 
 
+_LOG_HANDLER = "assistant-stderr"
+
+
+def configure_logging(level: str) -> None:
+    """Apply ``Settings.log_level`` to the package's loggers, with one stderr handler.
+
+    "Debug on" means ``log_level`` is DEBUG: only then are DEBUG records emitted, and only DEBUG records may quote
+    documents (passages retrieved for a question, tracebacks of a reader). INFO and WARNING name files and counts.
+    """
+    logger = logging.getLogger("assistant")
+    value = logging.getLevelName(str(level).upper())
+    logger.setLevel(value if isinstance(value, int) else logging.WARNING)
+    if not any(getattr(h, "name", None) == _LOG_HANDLER for h in logger.handlers):
+        handler = logging.StreamHandler()  # stderr: stdout carries results (--json pipes into jq)
+        handler.name = _LOG_HANDLER
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s : %(message)s"))
+        logger.addHandler(handler)
+
+
+def debug_enabled() -> bool:
+    return logging.getLogger("assistant").isEnabledFor(logging.DEBUG)
+
+
 class Assistant:
     def __init__(self, settings: Settings | None = None, *, chat: ChatModel | None = None,
                  embedder: Embedder | None = None) -> None:
         self.settings = settings or Settings()
+        configure_logging(self.settings.log_level)
         self._chat = chat
         self._embedder = embedder
         self._docstore: DocStore | None = None
@@ -106,6 +130,9 @@ class Assistant:
         return self._ingest(paths, project, progress=progress, embed=embed, names=names)
 
     def _ingest(self, paths, project, *, progress=None, embed=True, names=None) -> list[FileReport]:
+        if names is not None and len(names) != len(paths):
+            raise InputError(f"{len(paths)} fichier(s) pour {len(names)} nom(s)",
+                             fix="donnez un nom d'affichage par fichier (names=…), dans le même ordre")
         files = expand_paths(map(Path, paths)) if names is None else [Path(p) for p in paths]
         reports = []
         for i, path in enumerate(files):
@@ -127,17 +154,39 @@ class Assistant:
 
     def forget(self, project: str, file: str) -> bool:
         project = check_project_name(project)
-        name = Path(file).name
+        name = document_name(file)
         if self.docstore.document(project, name) is None:
             return False
         self.docstore.delete_document(project, name)
         self.vectors.delete_file(project, name)
         return True
 
-    def delete_project(self, project: str) -> None:
+    def delete_project(self, project: str, *, files: bool = True) -> None:
+        """Remove a project's chunks, vectors and (``files``) its folder: uploaded originals, strategy, history.
+
+        Vectors go first: a kill in between leaves chunks without vectors, which the next ingestion re-embeds
+        (``indexer.reconcile``), never vectors without chunks. The folder is shared by names with the same slug
+        (« Dinan », « DINAN »): it is kept while another indexed project still uses it.
+        """
+        import shutil
+
+        from .workflow.storage import slugify
+
         project = check_project_name(project)
-        self.docstore.delete_project(project)
         self.vectors.delete_project(project)
+        self.docstore.delete_project(project)
+        log.info("projet « %s » supprimé de l'index", project)
+        if not files:
+            return
+        try:
+            slug = slugify(project)
+        except InputError:
+            return
+        root = self.settings.projects_dir.resolve()
+        folder = (root / slug).resolve()
+        others = [p for p in self.projects() if p != project and _slug_or_none(p) == slug]
+        if folder.parent == root and folder.is_dir() and not others:
+            shutil.rmtree(folder)
 
     def projects(self) -> list[str]:
         return [p for p in self.docstore.projects() if p != KNOWLEDGE_PROJECT]
@@ -182,7 +231,7 @@ class Assistant:
 
     def ask_stream(self, question: str, project: str | None, history: list[Turn] | None = None) -> Iterator[Event]:
         question = check_question(question)
-        return self.answerer(project).stream(question, history)
+        return _logged(self.answerer(project).stream(question, history), project)
 
     def ask(self, question: str, project: str | None, history: list[Turn] | None = None) -> Answer:
         final = None
@@ -229,3 +278,26 @@ class Assistant:
             report["store"].update(error=e.user_message)
         report["ok"] = all(report[k]["ok"] for k in ("llm", "embeddings", "store", "knowledge"))
         return report
+
+
+def _slug_or_none(name: str) -> str | None:
+    from .workflow.storage import slugify
+
+    try:
+        return slugify(name)
+    except InputError:
+        return None
+
+
+def _logged(events: Iterator[Event], project: str | None) -> Iterator[Event]:
+    """Log an answer: counts and timings at INFO, the passages' text only at DEBUG (see ``configure_logging``)."""
+    for event in events:
+        if event.kind == "passages":
+            log.info("question sur « %s » : %d passage(s) retenu(s)", project or "méthode", len(event.passages))
+            if debug_enabled():
+                for p in event.passages:
+                    log.debug("passage %s (%s) : %s", p.chunk.id, p.label, p.chunk.text[:300])
+        elif event.kind == "final" and event.answer is not None:
+            log.info("réponse : couverte=%s, %d citation(s), %.0f ms", event.answer.covered,
+                     len(event.answer.citations), event.answer.timings.total_ms or 0)
+        yield event

@@ -71,6 +71,11 @@ class DocStore:
         with self._tx() as cur:
             cur.executemany("UPDATE chunks SET embedded=1 WHERE id=?", [(i,) for i in ids])
 
+    def mark_pending(self, ids: list[str]) -> None:
+        """Vectors lost on the vector store's side: embed these chunks again."""
+        with self._tx() as cur:
+            cur.executemany("UPDATE chunks SET embedded=0 WHERE id=?", [(i,) for i in ids])
+
     def delete_document(self, project: str, file: str) -> int:
         with self._tx() as cur:
             n = cur.execute("DELETE FROM chunks WHERE project=? AND file=?", (project, file)).rowcount
@@ -139,6 +144,15 @@ class DocStore:
             sql, args = sql + " AND project=?", (project,)
         with self._lock:
             return self._conn.execute(sql, args).fetchone()[0]
+
+    def chunk_ids(self, project: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT id FROM chunks WHERE project=?", (project,))}
+
+    def embedded_ids(self, project: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT id FROM chunks WHERE project=? AND embedded=1",
+                                                     (project,))}
 
     def count(self, project: str) -> int:
         with self._lock:

@@ -7,13 +7,15 @@ phases are idempotent, so a killed ingestion resumes by simply running again.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .docstore import DocStore
 from .embeddings import Embedder
-from .errors import DocumentError
+from .errors import DocumentError, InputError
 from .ingest import IngestLimits, chunk_document, parse_file
 from .schemas import DocumentRecord, FileReport
 from .store import VectorStore
@@ -23,6 +25,24 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = {".pdf", ".md", ".markdown", ".html", ".htm", ".txt", ".docx", ".odt", ".csv"}
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+MAX_NAME_CHARS = 120
+
+
+def document_name(raw: str | Path) -> str:
+    """The name a document is cited, listed and forgotten by: the last path component, NFC, no control character.
+
+    Names come from people (uploads) and from the command line; ``../../etc/passwd``, ``C:\\x\\rapport.pdf``,
+    a right-to-left override or a decomposed « é » must all give one stable, printable name.
+    """
+    name = unicodedata.normalize("NFC", str(raw or ""))
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
+    if not name:
+        raise InputError(f"Nom de fichier vide ou invalide : « {str(raw)[:60]!s} »",
+                         fix="renommez le fichier (ex. diagnostic.pdf) puis réimportez-le")
+    return name[:MAX_NAME_CHARS]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -40,7 +60,11 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimits,
                display_name: str | None = None) -> FileReport:
     """Phase 1 for one file: parse, chunk, replace its chunks atomically. Never raises for a bad file."""
-    name = display_name or path.name
+    try:
+        name = document_name(display_name or path.name)
+    except InputError as e:
+        return FileReport(file=str(display_name or path.name)[:MAX_NAME_CHARS] or "?", status="refused",
+                          message=e.user_message)
     if not path.exists():
         return FileReport(file=name, status="refused",
                           message=f"« {name} » : fichier introuvable — vérifiez le chemin.")
@@ -49,7 +73,9 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
     except DocumentError as e:
         return FileReport(file=name, status="refused", message=e.user_message)
     except Exception as e:  # a reader bug must not stop a batch; say which file, keep the rest
-        log.exception("lecture impossible de %s", name)
+        # The traceback may quote the document: only at DEBUG (see Settings.log_level).
+        log.warning("lecture impossible de %s (%s)", name, type(e).__name__)
+        log.debug("détail de l'erreur de lecture de %s", name, exc_info=True)
         return FileReport(file=name, status="refused",
                           message=f"« {name} » : lecture impossible ({type(e).__name__}) — vérifiez que le fichier "
                                   "s'ouvre dans sa propre application, puis réessayez.")
@@ -66,6 +92,7 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
     record = DocumentRecord(project=project, file=name, doc_type=doc.doc_type, content_hash=doc.sha256,
                             pages=doc.page_count, chunks=len(chunks), ingested_at=now, embedded=False)
     docstore.replace_document(record, chunks, title=doc.title, empty_pages=doc.empty_pages)
+    log.info("%s : %d passages indexés dans « %s »", name, len(chunks), project)
     message = f"« {name} » : {len(chunks)} passages indexés"
     if doc.empty_pages:
         message += (f" ; pages sans texte ignorées : {_ranges(doc.empty_pages)} "
@@ -75,7 +102,7 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
 
 
 def embed_pending(project: str, docstore: DocStore, vectors: VectorStore, embedder: Embedder,
-                  progress: Progress | None = None, batch: int = 64) -> int:
+                  progress: Progress | None = None, batch: int = 64, *, _check: bool = True) -> int:
     """Phase 2: embed every chunk of the project that has no vector yet. Resumable at any point."""
     total = docstore.pending_count(project)
     done = 0
@@ -92,7 +119,31 @@ def embed_pending(project: str, docstore: DocStore, vectors: VectorStore, embedd
         done += len(chunks)
         if progress:
             progress("vectorisation", done, total)
+    if _check and reconcile(project, docstore, vectors):
+        done += embed_pending(project, docstore, vectors, embedder, progress, batch, _check=False)
     return done
+
+
+def reconcile(project: str, docstore: DocStore, vectors: VectorStore) -> int:
+    """Make the vector store hold exactly the embedded chunks of the chunk store (the truth).
+
+    A kill between the two stores (a file forgotten or a project deleted in SQLite but not yet in Chroma, a Chroma
+    folder restored from an older backup, a server that lost its data) leaves orphans or missing vectors: orphans
+    are deleted, chunks whose vector is missing are marked pending again. Returns how many chunks to re-embed.
+    Vectors of pending chunks are left alone: another worker may be between its Chroma write and its SQLite mark.
+    """
+    stored = vectors.ids(project)
+    live = docstore.chunk_ids(project)
+    embedded = docstore.embedded_ids(project)
+    orphans = stored - live
+    if orphans:
+        log.warning("%d vecteurs orphelins supprimés du projet « %s »", len(orphans), project)
+        vectors.delete_ids(project, sorted(orphans))
+    missing = embedded - stored
+    if missing:
+        log.warning("%d passages sans vecteur dans « %s » : vectorisation reprise", len(missing), project)
+        docstore.mark_pending(sorted(missing))
+    return len(missing)
 
 
 def _ranges(pages: list[int]) -> str:

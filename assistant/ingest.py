@@ -75,9 +75,19 @@ class ParsedDocument:
 
 @dataclass
 class IngestLimits:
+    """What one file may cost. Each limit turns a hostile or absurd file into a French refusal, never a hang.
+
+    ``max_bytes`` is the file size (``ASSISTANT_SERVER__MAX_UPLOAD_MB``); ``max_unpacked_bytes`` bounds what a
+    Word/OpenDocument archive declares once unzipped (zip bombs); ``max_stream_bytes`` bounds each decompressed PDF
+    stream (decompression bombs); ``max_seconds`` bounds the reading time of one file (checked between pages and
+    inside a page's text extraction).
+    """
+
     max_bytes: int = 50_000_000
     max_pages: int = 2000
     max_seconds: float = 120.0
+    max_stream_bytes: int = 20_000_000
+    max_unpacked_bytes: int = 200_000_000
 
 
 # ------------------------------------------------------------------------------------------------- detection
@@ -88,15 +98,26 @@ def _unsupported(file_name: str, what: str) -> UnsupportedFormatError:
                                   fix=f"formats acceptés : {ACCEPTED} ; convertissez le fichier puis réimportez-le")
 
 
-def _zip_type(path: Path, file_name: str, suffix: str) -> str:
+def _zip_type(path: Path, file_name: str, suffix: str, max_unpacked_bytes: int | None = None) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
-    except (zipfile.BadZipFile, OSError, KeyError) as e:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            # zipfile never reads past a member's declared size, so the declared total bounds what readers unpack.
+            unpacked = sum(info.file_size for info in infos)
+            mimetype = ""
+            if "mimetype" in names and archive.getinfo("mimetype").file_size < 200:
+                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
         raise CorruptDocumentError(file_name, "l'archive du document est illisible ou tronquée",
                                    fix="réenregistrez le document depuis son logiciel d'origine, puis réimportez-le"
                                    ) from e
+    if max_unpacked_bytes is not None and unpacked > max_unpacked_bytes:
+        raise DocumentTooLargeError(
+            file_name, f"une fois décompressé, le document occuperait {_human_size(unpacked)}, au-delà de la limite "
+            f"de {_human_size(max_unpacked_bytes)} (fichier anormal, peut-être une « bombe de décompression »)",
+            fix="vérifiez la provenance du fichier ; réenregistrez-le depuis son logiciel d'origine ou exportez-le "
+                "en PDF, puis réimportez-le")
     if "word/document.xml" in names:
         return "docx"
     if mimetype == "application/vnd.oasis.opendocument.text" or (not mimetype and "content.xml" in names
@@ -109,7 +130,20 @@ def _zip_type(path: Path, file_name: str, suffix: str) -> str:
     raise _unsupported(file_name, "archive ZIP qui n'est ni un .docx ni un .odt")
 
 
-def detect_type(path: str | Path) -> str:
+def _utf16_without_bom(head: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" for text saved as UTF-16 without its byte-order mark (some "Unicode text" exports)."""
+    sample = head[: len(head) - len(head) % 2]
+    if len(sample) < 4:
+        return None
+    odd, even = sample[1::2], sample[0::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def detect_type(path: str | Path, limits: IngestLimits | None = None) -> str:
     """Document type from the content first (magic bytes), then the extension.
 
     A file whose content contradicts its extension (a text file renamed ``.pdf``) is refused with a message that
@@ -123,14 +157,15 @@ def detect_type(path: str | Path) -> str:
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
-        return _zip_type(path, file_name, suffix)
+        return _zip_type(path, file_name, suffix, limits.max_unpacked_bytes if limits else None)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _unsupported(file_name, _KNOWN_UNSUPPORTED.get(suffix, "ancien format Office (.doc/.xls/.ppt)"))
     images = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")
     if head.startswith(images):
         raise _unsupported(file_name, "une image : passez-la dans un logiciel d'OCR et importez le texte ou le PDF"
                                       " obtenu")
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and not (
+            _utf16_without_bom(head) and suffix in (".txt", ".text", ".csv", ".tsv", ".md", ".markdown", "")):
         raise _unsupported(file_name, f"fichier binaire{f' {suffix}' if suffix else ''}")
 
     expected = _EXTENSIONS.get(suffix)
@@ -147,7 +182,8 @@ def detect_type(path: str | Path) -> str:
         )
     if suffix in _KNOWN_UNSUPPORTED:
         raise _unsupported(file_name, _KNOWN_UNSUPPORTED[suffix])
-    sniff = head[:2048].decode("utf-8", "ignore").lstrip("\ufeff \t\r\n").lower()
+    text_head = _decode(head[:2048]) if _utf16_without_bom(head) else head[:2048].decode("utf-8", "ignore")
+    sniff = text_head.lstrip("\ufeff \t\r\n").lower()
     if expected != "md" and (sniff.startswith(("<!doctype html", "<html")) or
                              (expected in (None, "txt") and re.search(r"<(body|p|div|h1)[\s>]", sniff))):
         return "html"
@@ -163,6 +199,8 @@ def _decode(data: bytes) -> str:
     """UTF-8 (with or without BOM), else Windows-1252 (French Office exports), else Latin-1 (never fails)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
+    if encoding := _utf16_without_bom(data[:8192]):
+        return data.decode(encoding, "replace")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
@@ -195,15 +233,17 @@ def parse_file(path: str | Path, limits: IngestLimits | None = None) -> ParsedDo
         raise DocumentTooLargeError(
             file_name,
             f"le fichier pèse {_human_size(size)}, au-delà de la limite de {_human_size(limits.max_bytes)}",
-            fix="découpez-le en plusieurs fichiers ou augmentez la limite de taille (max_bytes), puis réimportez-le",
+            fix="découpez-le en plusieurs fichiers, ou demandez à l'administrateur d'augmenter la limite "
+                "(ASSISTANT_SERVER__MAX_UPLOAD_MB), puis réimportez-le",
         )
-    doc_type = detect_type(path)
+    doc_type = detect_type(path, limits)
     data = path.read_bytes()
     deadline = time.monotonic() + limits.max_seconds
 
     output: ReaderOutput
     if doc_type == "pdf":
-        output = read_pdf(path, file_name, max_pages=limits.max_pages, deadline=deadline)
+        output = read_pdf(path, file_name, max_pages=limits.max_pages, deadline=deadline,
+                          max_stream_bytes=limits.max_stream_bytes)
     elif doc_type == "docx":
         output = read_docx(path, file_name)
     elif doc_type == "odt":
@@ -215,6 +255,10 @@ def parse_file(path: str | Path, limits: IngestLimits | None = None) -> ParsedDo
                                      fix="vérifiez l'export du fichier, puis réimportez-le")
         reader = {"md": read_markdown, "html": read_html, "txt": read_text, "csv": read_csv}[doc_type]
         output = reader(text, file_name)
+    if doc_type != "pdf" and time.monotonic() > deadline:
+        # Other readers cannot be stopped midway; still, a file that took too long is refused, not kept half-done.
+        raise DocumentTooLargeError(file_name, f"la lecture a dépassé la durée maximale ({limits.max_seconds:g} s)",
+                                    fix="découpez-le en plusieurs fichiers, puis réimportez-le")
 
     return ParsedDocument(
         path=path,

@@ -151,6 +151,9 @@ def pseudonymize(text: str, *, not_names: Iterable[str] = ()) -> PseudonymizedTe
         # Case-insensitive for "LE GOFF" / "Le Goff", but only where the word is capitalised.
         text = re.sub(rf"(?<![{_LOWER}{_UPPER}\[])(?=[{_UPPER}]){re.escape(surname)}(?![{_LOWER}{_UPPER}])", token,
                       text, flags=re.IGNORECASE)
+    # A capitalised word right before a replaced name is its first name: "Yann [personne 1]" → "[personne 1]".
+    text = re.sub(rf"(?<![{_LOWER}{_UPPER}'’-])({_WORD})\s+(\[personne \d+\])",
+                  lambda m: m.group(0) if _is_place_or_word(m.group(1), extra) else m.group(2), text)
     # Number people in order of first appearance in the text, whatever rule found them.
     order: dict[str, str] = {}
     for token in re.findall(r"\[personne \d+\]", text):

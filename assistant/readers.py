@@ -77,7 +77,7 @@ _MARGIN_SHARE = 0.09
 _MARGIN_MIN_PT = 50.0
 
 
-def _margin_texts(page) -> tuple[str, set[str]]:
+def _margin_texts(page, deadline: float = float("inf")) -> tuple[str, set[str]]:
     """Extract a page's text, and the texts pypdf drew in its top and bottom margins (for header detection)."""
     box = page.mediabox
     rotated = page.rotation % 180 == 90
@@ -86,6 +86,8 @@ def _margin_texts(page) -> tuple[str, set[str]]:
     groups: dict[tuple[str, int], list[str]] = {}
 
     def visit(text, cm, tm, _font, _size) -> None:
+        if time.monotonic() > deadline:  # a page with millions of text operators: stop within the page
+            raise _Deadline
         if not text or not text.strip():
             return
         try:
@@ -107,9 +109,50 @@ def _margin_texts(page) -> tuple[str, set[str]]:
     return text, keys
 
 
-def read_pdf(path: Path, file_name: str, *, max_pages: int, deadline: float) -> ReaderOutput:
+# Budgets passed to pypdf while reading (its own defaults are 75 MB and 2 M tokens per stream). Real pages of the
+# corpus decompress to at most 100 kB and 10 000 operators: these leave a 50x margin and bound the time one page
+# can take (about 4 s on a busy 2-core machine), whatever the file claims.
+PDF_PARSE_BUDGET = 500_000
+
+
+class _Deadline(Exception):
+    """Raised from inside pypdf's text extraction when the time limit is over (never escapes ``read_pdf``)."""
+
+
+def _pdf_configuration(max_stream_bytes: int):
+    """A pypdf context that caps decompressed stream sizes and content-stream parsing (pypdf >= 7), else nothing."""
+    import contextlib
+
+    import pypdf
+
+    apply = getattr(pypdf, "apply_configuration", None)
+    if apply is None:  # older pypdf: its module-level 75 MB limits still apply
+        return contextlib.nullcontext()
+    return apply(
+        zlib_maximum_output_length=max_stream_bytes, lzw_maximum_output_length=max_stream_bytes,
+        run_length_maximum_output_length=max_stream_bytes, brotli_maximum_output_length=max_stream_bytes,
+        array_based_stream_maximum_output_length=max_stream_bytes, stream_parsing_work_maximum_count=PDF_PARSE_BUDGET,
+        stream_decoding_work_maximum_length=4 * max_stream_bytes,
+    )
+
+
+def read_pdf(path: Path, file_name: str, *, max_pages: int, deadline: float,
+             max_stream_bytes: int = 20_000_000) -> ReaderOutput:
+    with _pdf_configuration(max_stream_bytes):
+        return _read_pdf(path, file_name, max_pages=max_pages, deadline=deadline)
+
+
+def _too_slow(file_name: str, index: int, count: int) -> DocumentTooLargeError:
+    return DocumentTooLargeError(
+        file_name,
+        f"l'extraction du texte dépasse la durée maximale (arrêt à la page {index + 1} sur {count})",
+        fix=f"découpez le PDF en plusieurs fichiers (par exemple un par chapitre), {REIMPORT}",
+    )
+
+
+def _read_pdf(path: Path, file_name: str, *, max_pages: int, deadline: float) -> ReaderOutput:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PyPdfError
 
     # pypdf logs every repaired cross-reference as a warning; users only need the errors raised below.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -139,7 +182,10 @@ def read_pdf(path: Path, file_name: str, *, max_pages: int, deadline: float) -> 
         raise
     except FileNotDecryptedError as e:
         raise EncryptedDocumentError(file_name, "le PDF est protégé par un mot de passe", fix=encrypted_fix) from e
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as e:
+    except LimitReachedError as e:
+        raise DocumentTooLargeError(file_name, f"la structure du PDF dépasse les limites de lecture ({e})",
+                                    fix=f"réenregistrez-le en PDF depuis son logiciel d'origine, {REIMPORT}") from e
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError) as e:
         raise CorruptDocumentError(file_name, f"le PDF est illisible ou tronqué ({e})", fix=corrupt_fix) from e
 
     if count == 0:
@@ -148,27 +194,32 @@ def read_pdf(path: Path, file_name: str, *, max_pages: int, deadline: float) -> 
         raise DocumentTooLargeError(
             file_name,
             f"le PDF compte {count} pages, au-delà de la limite de {max_pages} pages",
-            fix="découpez-le en plusieurs fichiers ou augmentez la limite de pages (max_pages), puis réimportez-le",
+            fix=f"découpez-le en plusieurs fichiers (par exemple un par chapitre), {REIMPORT}",
         )
 
     raw_pages: list[str] = []
     margins: list[set[str] | None] = []
-    failures = 0
+    failures = oversized = 0
     for index in range(count):
         if time.monotonic() > deadline:
-            raise DocumentTooLargeError(
-                file_name,
-                f"l'extraction du texte dépasse la durée maximale (arrêt à la page {index + 1} sur {count})",
-                fix="découpez le PDF en plusieurs fichiers ou augmentez la durée maximale (max_seconds), "
-                f"{REIMPORT}",
-            )
+            raise _too_slow(file_name, index, count)
         try:
-            text, keys = _margin_texts(reader.pages[index])
+            text, keys = _margin_texts(reader.pages[index], deadline)
+        except _Deadline:
+            raise _too_slow(file_name, index, count) from None
+        except LimitReachedError:  # a decompression bomb or an absurd content stream: skip this page only
+            text, keys, failures, oversized = "", None, failures + 1, oversized + 1
         except Exception:  # noqa: BLE001 - one broken page must not lose the others; it is reported as empty
             text, keys, failures = "", None, failures + 1
         raw_pages.append(text)
         margins.append(keys)
     if failures == count:
+        if oversized:
+            raise DocumentTooLargeError(
+                file_name, "le contenu de ses pages dépasse les limites de lecture (flux compressé démesuré, "
+                "peut-être une « bombe de décompression »)",
+                fix=f"vérifiez la provenance du fichier, puis réenregistrez-le en PDF depuis son logiciel d'origine, "
+                    f"{REIMPORT}")
         raise CorruptDocumentError(file_name, "aucune page du PDF n'a pu être lue", fix=corrupt_fix)
 
     texts, lexicon = clean_page_texts(raw_pages, margins)
@@ -585,6 +636,30 @@ def _sniff_delimiter(sample: list[str]) -> str:
     return max(candidates, key=lambda d: sample[0].count(d))
 
 
+def _check_decimal_commas(sample: list[str], delimiter: str, file_name: str) -> None:
+    """Refuse a comma-separated file whose unquoted decimal commas split numbers into two columns.
+
+    « Dinan,12,5 » under the header « commune,taux » would be read as taux = 12 and a stray column 5: a wrong number
+    that looks right. Better to say so and ask for a ``;`` export than to index it.
+    """
+    if delimiter != ",":
+        return
+    rows = [row for row in csv.reader(sample, delimiter=",") if row]
+    width = len(rows[0])
+    wider = next((i for i, row in enumerate(rows[1:], start=2) if len(row) > width), None)
+    if wider is None or not any(re.search(r"\d,\d", line) for line in sample[1:]):
+        return
+    raise CorruptDocumentError(
+        file_name,
+        f"les lignes n'ont pas le même nombre de colonnes que l'en-tête (en-tête : {width} colonnes, ligne {wider} : "
+        f"{len(rows[wider - 1])}) : la virgule y sert à la fois de séparateur et de virgule décimale, les nombres "
+        "seraient coupés en deux",
+        fix="réexportez le tableau en CSV avec le point-virgule comme séparateur (Excel : « CSV (séparateur : "
+            f"point-virgule) » ; LibreOffice : séparateur de champ « ; »), ou mettez les nombres entre guillemets, "
+            f"{REIMPORT}",
+    )
+
+
 def read_csv(text: str, file_name: str, *, rows_per_page: int = 20) -> ReaderOutput:
     """Each row becomes "colonne : valeur ; …" so a chunk stays readable without the header."""
     text = normalize_unicode(text.lstrip("\ufeff"))
@@ -592,6 +667,7 @@ def read_csv(text: str, file_name: str, *, rows_per_page: int = 20) -> ReaderOut
     if not sample:
         raise _no_text(file_name)
     delimiter = _sniff_delimiter(sample)
+    _check_decimal_commas(sample, delimiter, file_name)
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [" ".join(h.split()) or f"colonne {i + 1}" for i, h in enumerate(next(reader))]
     pages: list[Page] = []

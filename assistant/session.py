@@ -22,6 +22,7 @@ import jsonschema
 
 from .core import Assistant, check_project_name
 from .errors import InputError, WorkflowError
+from .indexer import document_name as display_name  # the name people see and cite
 from .schemas import FileReport, Passage
 from .workflow.engine import WorkflowEngine
 from .workflow.artifacts import STAGE_LABELS, Strategy, strategy_schema
@@ -40,20 +41,9 @@ STATUS_LABELS = {"indexed": "indexé", "replaced": "remplacé", "unchanged": "d�
 # --- file names -----------------------------------------------------------------------------------------
 
 
-def display_name(raw: str) -> str:
-    """The name people see and cite: the last path component, NFC, without control characters."""
-    name = unicodedata.normalize("NFC", str(raw or ""))
-    name = re.split(r"[\\/]", name)[-1]
-    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
-    name = re.sub(r"\s+", " ", name).strip().lstrip(".").strip()
-    if not name:
-        raise InputError("Nom de fichier vide ou invalide", fix="renommez le fichier (ex. diagnostic.pdf) et réessayez")
-    return name[:_MAX_NAME]
-
-
 def safe_file_name(raw: str) -> str:
     """A name that is safe on any disk and in a URL path: no folder, no ``..``, no reserved or control character."""
-    name = _FORBIDDEN.sub("_", display_name(raw))
+    name = _FORBIDDEN.sub("_", display_name(raw))[:_MAX_NAME]
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""

@@ -60,42 +60,77 @@ class VectorStore:
                                  fix="relancez ; si l'erreur persiste, ré-indexez le projet") from e
         return self._collections[project]
 
+    def _call(self, what: str, project: str, op):
+        """Run ``op(collection)``; a failure becomes a StoreError that says where the store is and what to do.
+
+        Another worker sharing the Chroma server may have deleted (and re-created) the project's collection since we
+        cached it: the operation is retried once on a fresh handle.
+        """
+        from chromadb.errors import NotFoundError
+
+        for attempt in (1, 2):
+            try:
+                return op(self._collection(project))
+            except StoreError:
+                raise
+            except NotFoundError as e:
+                self._collections.pop(project, None)
+                if attempt == 2:
+                    raise self._error(what, e) from e
+            except Exception as e:
+                raise self._error(what, e) from e
+
+    def _error(self, what: str, e: Exception) -> StoreError:
+        return StoreError(f"Base vectorielle ({self.description}) : {what} impossible ({type(e).__name__} : "
+                          f"{str(e)[:160]})",
+                          fix="vérifiez que le serveur Chroma répond et l'espace disque, puis relancez ; "
+                              "l'indexation reprend où elle s'est arrêtée")
+
     def add(self, project: str, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
         if not ids:
             return
-        try:
-            self._collection(project).upsert(ids=ids, embeddings=vectors.tolist(), metadatas=metadatas)
-        except Exception as e:
-            raise StoreError(f"Écriture impossible dans la base vectorielle : {e}",
-                             fix="vérifiez l'espace disque, puis relancez l'indexation (elle reprend où elle s'est arrêtée)") from e
+        self._call("écriture", project, lambda col: col.upsert(ids=ids, embeddings=vectors.tolist(),
+                                                                metadatas=metadatas))
 
     def query(self, project: str, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Return (chunk id, cosine similarity) best first."""
-        col = self._collection(project)
-        if col.count() == 0:
+        def run(col):
+            if col.count() == 0:
+                return None
+            return col.query(query_embeddings=[vector.tolist()], n_results=k, where=where or None,
+                             include=["distances"])
+
+        res = self._call("recherche", project, run)
+        if res is None:
             return []
-        res = col.query(query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
     def delete_file(self, project: str, file: str) -> None:
-        self._collection(project).delete(where={"file": file})
+        self._call("suppression", project, lambda col: col.delete(where={"file": file}))
 
     def ids_for_file(self, project: str, file: str) -> list[str]:
-        return self._collection(project).get(where={"file": file}, include=[])["ids"]
+        return self._call("lecture", project, lambda col: col.get(where={"file": file}, include=[])["ids"])
 
     def delete_ids(self, project: str, ids: list[str]) -> None:
         if ids:
-            self._collection(project).delete(ids=ids)
+            self._call("suppression", project, lambda col: col.delete(ids=ids))
 
     def delete_project(self, project: str) -> None:
+        from chromadb.errors import NotFoundError
+
         try:
             self._client.delete_collection(collection_name(project))
-        except Exception:  # already absent: nothing to delete
+        except (NotFoundError, ValueError):  # already absent: nothing to delete
             pass
-        self._collections.pop(project, None)
+        except Exception as e:
+            raise StoreError(f"Base vectorielle ({self.description}) : suppression du projet « {project} » "
+                             f"impossible ({type(e).__name__})",
+                             fix="vérifiez que le serveur Chroma répond, puis relancez la suppression") from e
+        finally:
+            self._collections.pop(project, None)
 
     def count(self, project: str) -> int:
-        return self._collection(project).count()
+        return self._call("lecture", project, lambda col: col.count())
 
     def ids(self, project: str) -> set[str]:
-        return set(self._collection(project).get(include=[])["ids"])
+        return set(self._call("lecture", project, lambda col: col.get(include=[])["ids"]))

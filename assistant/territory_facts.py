@@ -197,6 +197,7 @@ def comparison_panels(rows: list[dict]):
             continue  # the municipal population already gives the size; two population panels add nothing
         communes = [k for k in row if k not in _META]
         bars = [Bar(label=c, value=row[c], text=format_value(row[c], row["Unité"])) for c in communes]
-        panels.append(Panel(title=f"{row['Indicateur']} ({row['Millésime']})", bars=bars,
+        year = f" ({row['Millésime']})" if row["Millésime"] != NO_YEAR else ""
+        panels.append(Panel(title=f"{row['Indicateur']}{year}", bars=bars,
                             note=f"Source : {row['Source']}"))
     return panels

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no outbound traffic
@@ -95,7 +96,8 @@ def answer_markdown(answer: Answer, space: session.ProjectSpace | None) -> str:
     """The answer, then its verified sources: plain Markdown, so that the copy button copies readable text."""
     if not answer.covered:
         return f"> **Non couvert par les documents.** {answer.answer}"
-    lines = [answer.answer]
+    # A line of the model starting with ">" must not look like the "not covered" note.
+    lines = [re.sub(r"(?m)^(\s*)>", r"\1\\>", answer.answer)]
     if answer.citations:
         lines += ["", "---", "**Sources vérifiées**", ""]
         for c in answer.citations:
@@ -103,7 +105,7 @@ def answer_markdown(answer: Answer, space: session.ProjectSpace | None) -> str:
             link = _source_link(space, project, c.file, c.page, c.section)
             lines.append(f"- **[{c.n}]** {link} — « {_escape(c.quote)} »")
     if answer.flags:
-        lines += ["", "**Points de vigilance**", ""] + [f"- ⚠ {_escape(f)}" for f in answer.flags]
+        lines += ["", "**Points de vigilance**", ""] + [f"- {_escape(f)}" for f in answer.flags]
     return "\n".join(lines)
 
 
@@ -458,7 +460,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                   info="Choisissez un territoire ou tapez un nouveau nom puis Entrée.")
             project_status = gr.Markdown(elem_id="statut-projet", elem_classes=["statut"])
 
-        with gr.Tabs(elem_id="ecrans") as tabs:
+        with gr.Tabs(elem_id="ecrans"):
             # -- Discussion --------------------------------------------------------------------------
             with gr.Tab("Discussion", id="discussion"):
                 chatbot = gr.Chatbot(label="Discussion", show_label=False, elem_id="discussion", height=480,
@@ -515,7 +517,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Row():
                     download = gr.DownloadButton("Télécharger la stratégie (JSON)", variant="primary",
                                                  elem_id="telecharger-json", interactive=False)
-                    download_schema = gr.DownloadButton("Télécharger le schéma JSON", elem_id="telecharger-schema",
+                    gr.DownloadButton("Télécharger le schéma JSON", elem_id="telecharger-schema",
                                                         value=str(session.schema_file()))
 
             # -- Paramètres --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the assistant needs into ./.venv (idempotent: a second run takes seconds).
-# Usage: bash scripts/setup.sh [--test]   (--test also installs Debian's chromium for the browser tests)
+# Usage: bash scripts/setup.sh [--test]   (--test also installs Debian's chromium for the browser tests, and
+#        LibreOffice Writer + poppler-utils for the DOCX → PDF export test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,15 @@ if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ] && ! command -v soffice >/dev/null 2>&1; then
+  # The export test converts a DOCX to PDF with LibreOffice and renders its first page with pdftoppm (~1 min).
+  echo "Installation de LibreOffice Writer et poppler-utils (test de conversion DOCX → PDF)…" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    libreoffice-writer-nogui poppler-utils >/dev/null
 fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv

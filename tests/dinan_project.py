@@ -6,6 +6,7 @@ corpus file by ``test_exports.test_project_quotes_come_from_the_corpus``: the pr
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from assistant.territory import TerritoryData
@@ -34,6 +35,12 @@ QUOTES = {AVIS: [(1, QUOTE_CITIZENS), (2, QUOTE_BUDGET)],
 
 CODE = "22050"
 STAKEHOLDER_TYPES = ("entreprises", "associations", "habitants", "touristes", "elus", "ess", "clubs_sportifs")
+
+
+@lru_cache(maxsize=1)
+def corpus_data() -> TerritoryData:
+    """The real official files, read once per test session (about a second)."""
+    return TerritoryData.from_corpus(CORPUS)
 
 
 def fiche(quote: str) -> DocumentSource:

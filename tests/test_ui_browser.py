@@ -123,7 +123,7 @@ def shots(output_dir) -> Path:
 def _open(browser, url: str):
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)  # a busy 2-core machine can be slow
     page.goto(url, wait_until="load")
     page.get_by_label("Territoire (projet)").wait_for(state="visible")
     return context, page
@@ -253,6 +253,16 @@ def test_upload_then_sourced_answer_with_link_to_the_cited_page(page, server, co
     check_contrast(page)
     page.screenshot(path=str(shots / "03-discussion.png"), full_page=True)
 
+    # Removing a document asks for confirmation, then drops its passages and its stored original.
+    open_tab(page, "Documents")
+    page.get_by_label("Document à retirer").click()
+    page.get_by_role("option", name=PDF.name).click()
+    page.get_by_role("button", name="Retirer ce document").click()
+    page.get_by_role("button", name="Confirmer le retrait").click()
+    expect(page.locator("#statut-documents")).to_contain_text(f"« {PDF.name} » a été retiré")
+    assert PDF.name not in page.locator("#documents-liste").inner_text()
+    assert not any(uploads.iterdir()) and server.assistant.documents("Dinan") == []
+
 
 @pytest.mark.browser
 def test_guided_method_stage_updates_its_artifact(page, server, shots):
@@ -284,7 +294,7 @@ def test_guided_method_stage_updates_its_artifact(page, server, shots):
     expect(stakeholders).to_contain_text("hypothèse validée")
     # Cells are editable: the horizon typed in the table is saved with the ambition.
     ambition = page.locator("#table-cadrage-ambition")
-    ambition.locator("tbody td").nth(2).dblclick()
+    ambition.get_by_test_id("cell-0-2").dblclick()  # the « Horizon » cell
     page.keyboard.type("2030")
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Enregistrer les modifications des tableaux").click()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 import assistant.cli as cli
@@ -163,15 +164,16 @@ ANSWERS: dict[str, dict | str] = {
                           "unite": "%"},
 }
 
-QUOTE_TOURISM = "Dinan Agglomération connaît une activité touristique et saisonnalité croissantes sur la côte"
-QUOTE_ENERGY = "ce secteur d’activité est générateur d’émissions de GES sur le territoire et consommateur d’énergies"
+QUOTE_DESTINATION = ("Développer l’attractivité de la destination « Dinan-Cap Fréhel » et promouvoir une destination "
+                     "touristique durable et de proximité")
+QUOTE_DATA = "certaines donnée utilisées sont anciennes (2010 pour certaines ) voire erronées"
 QUOTE_BUDGET = "Pas de budget programmé ; comment cette action peut-elle fonctionner ?"
 DRAFTS = {"DiagnosticBrouillon": {"elements": [
-    {"extrait": QUOTE_TOURISM, "passage": 1, "categorie": "force",
-     "texte": "Fréquentation touristique croissante sur la côte et dans les terres"},
-    {"extrait": QUOTE_ENERGY, "passage": 1, "categorie": "faiblesse",
-     "texte": "Un tourisme émetteur de gaz à effet de serre"},
-    {"extrait": QUOTE_BUDGET, "passage": 5, "categorie": "menace",
+    {"extrait": QUOTE_DESTINATION, "passage": 6, "categorie": "force",
+     "texte": "Une destination touristique durable et de proximité, « Dinan-Cap Fréhel »"},
+    {"extrait": QUOTE_DATA, "passage": 5, "categorie": "faiblesse",
+     "texte": "Un diagnostic intercommunal aux données anciennes (2010)"},
+    {"extrait": QUOTE_BUDGET, "passage": 1, "categorie": "menace",  # wrong number: found in passage 3 anyway
      "texte": "Des actions publiques annoncées sans budget"},
     {"extrait": "Plouvenec possède une gare TGV directe vers Paris", "passage": 2, "categorie": "force",
      "texte": "Gare TGV"},
@@ -183,7 +185,7 @@ FULL_SCRIPT = [
     A_CADRAGE, A_ACTEURS, "/suivant",
     {"command": "/brouillon"},
     "/etat",
-    "/supprimer 4",  # the hypothesis: not kept
+    "/supprimer 3",  # the hypothesis (strengths, weaknesses, opportunities, threats: it is n° 3)
     "/confirmer tout",
     A_TRANSPORT, "/passer", A_EMPLOI, A_VIE, A_CIBLES, A_CONCURRENTS, "/suivant",
     A_DAS, A_CRITERE, A_MISSION, A_MOYENS, A_BUDGET, "/suivant",
@@ -254,8 +256,11 @@ def test_replay_goes_from_cadrage_to_tableau_de_bord_with_valid_json_and_sources
         assert p.confirmed and p.confirmed_at  # confirmed by /confirmer, at a known time
         texts = [c.text for c in assistant.docstore.chunks(PROJECT) if (c.file, c.page) == (p.file, p.page)]
         assert any(quote_occurs(p.quote, t) for t in texts), (p.file, p.page, p.quote)
-    pdf_item = next(d for d in documents if d.provenance.file.endswith(".pdf"))
-    assert pdf_item.provenance.page == 3  # the PDF page (1-based) where the quote is
+    # PDF pages are 1-based and exact: checked against pypdf's own text of that page, not our chunks.
+    pdf = PdfReader(REPO.parent / "shared" / "corpus" / AVIS)
+    cited = {(d.provenance.page, d.provenance.quote) for d in documents if d.provenance.file.endswith(".pdf")}
+    assert {page for page, _ in cited} == {2, 3}
+    assert all(quote_occurs(quote, pdf.pages[page - 1].extract_text()) for page, quote in cited)
 
     shown = json.loads(run("project", "show", PROJECT, "--json").stdout)
     assert all(st["ok"] for st in shown["stages"]) and shown["pending"] == [] and shown["hypotheses"] == []
@@ -441,10 +446,22 @@ def test_bad_scripts_are_refused_in_french(run, tmp_path):
     err = run("workflow", "replay", "--project", PROJECT, "--script", bad, code=1).stderr
     assert err.startswith("Erreur : Le script bad.json n'est pas du JSON valide")
     bad.write_text(json.dumps(["ok", {"dire": "x"}]), encoding="utf-8")
-    assert "Tour n° 2 du script : clé « dire » inconnue" in run(
+    assert "Tour n° 2 du script : clé(s) « dire » inattendue(s)" in run(
         "workflow", "replay", "--project", PROJECT, "--script", bad, code=1).stderr
     assert "Script illisible" in run("workflow", "replay", "--project", PROJECT, "--script", tmp_path / "x.json",
                                      code=1).stderr
+
+
+def test_script_turn_can_name_the_question_it_answers(run):
+    new_project(run)
+    run.replay([A_CADRAGE, A_ACTEURS, "/suivant"])
+    # The next question is about transport; the script answers the targets question instead.
+    out = run.replay([{"say": A_CIBLES, "question": "diagnostic.cibles"},
+                      {"say": A_CONCURRENTS, "question": "das.liste"}], 1).stdout
+    assert "ajout — cible prioritaire : « jeunes familles actives »" in out
+    assert "Erreur : La question « das.liste » n'est pas posée à l'étape « Diagnostic du territoire »" in out
+    assert [t.name for t in run.strategy().diagnostic.targets] == ["jeunes familles actives"]
+    assert run.strategy().diagnostic.competitors == []
 
 
 def test_replay_json_output(run):

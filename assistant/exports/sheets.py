@@ -121,7 +121,8 @@ def write_ods(strategy: Strategy, path: Path) -> Path:
 
     def cell(value: object, style=None) -> TableCell:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            tc = TableCell(valuetype="float", value=value, **({"stylename": style} if style else {}))
+            number = int(value) if float(value).is_integer() else value  # "15000", not "15000.0"
+            tc = TableCell(valuetype="float", value=number, **({"stylename": style} if style else {}))
             tc.addElement(P(text=_csv_cell(float(value))))
         else:
             tc = TableCell(valuetype="string", **({"stylename": style} if style else {}))

@@ -65,9 +65,12 @@ class Conversation:
         head = f"Projet « {strategy.title} » (version {strategy.version})."
         return "\n".join([head, stage_banner(strategy.current_stage), self._next_hint(strategy)])
 
-    def handle(self, line: str) -> Reply:
+    def handle(self, line: str, *, question: str | None = None) -> Reply:
+        """Carry out one line. ``question`` (an id or its prefix, e.g. ``diagnostic.cibles``) says which question
+        a plain answer answers; by default, the next one. Scripts use it to stay on track whatever the model read."""
         line = (line or "").strip()
         before = self._load().current_stage
+        key = ""
         try:
             if not line:
                 raise InputError("Réponse vide", fix="écrivez votre réponse, ou tapez /aide")
@@ -81,28 +84,41 @@ class Conversation:
                     raise InputError(f"Commande inconnue : « /{name} »", fix="tapez /aide pour la liste des commandes")
                 text = self._commands[key](arg.strip())
             else:
-                text = self._answer(line)
+                text = self._answer(line, question)
         except ModelError as e:
             return Reply(text=f"Erreur : {e.user_message}\nRien n'a été modifié : la question reste posée.",
                          error=True, stage=before)
         except AssistantError as e:
             return Reply(text=f"Erreur : {e.user_message}", error=True, stage=before)
-        after = self._load().current_stage
-        if after != before:
-            text = f"{text}\n{stage_banner(after)}"
-        return Reply(text=text, stage=after)
+        strategy = self._load()
+        if strategy.current_stage != before:
+            text = f"{text}\n{stage_banner(strategy.current_stage)}"
+        if key not in ("etat", "aide"):  # those print the question themselves, or need none
+            text = f"{text}\n{self._next_hint(strategy)}"
+        return Reply(text=text, stage=strategy.current_stage)
 
     # --- plain answers ------------------------------------------------------------------------------------
 
-    def _answer(self, text: str) -> str:
-        result = self.engine.answer(self.project, text)
+    def _answer(self, text: str, question: str | None = None) -> str:
+        question_id = self._question_id(question) if question else None
+        result = self.engine.answer(self.project, text, question_id=question_id)
         if result.changes:
             lines = ["J'ai enregistré :"] + [f"- {describe_change(c)}" for c in result.changes]
         else:
             lines = ["Je n'ai rien trouvé à enregistrer dans cette réponse : reformulez en étant plus précis, "
                      "ou tapez /passer."]
         lines += [f"Attention : {w}" for w in result.warnings]
-        return "\n".join(lines + [self._next_hint(self._load())])
+        return "\n".join(lines)
+
+    def _question_id(self, wanted: str) -> str:
+        strategy = self._load()
+        view = agenda(strategy)
+        for q in view.questions:
+            if q.id == wanted or q.id.startswith(wanted + "."):
+                return q.id
+        asked = ", ".join(q.id for q in view.questions[:6]) or "aucune"
+        raise WorkflowError(f"La question « {wanted} » n'est pas posée à l'étape « {view.label} »",
+                            fix=f"questions en cours : {asked}")
 
     # --- commands -----------------------------------------------------------------------------------------
 
@@ -110,14 +126,14 @@ class Conversation:
         stage = resolve_stage(arg) if arg else None
         result = self.engine.propose_draft(self.project, stage)
         lines = [f"Propositions pour « {STAGE_LABELS[result.stage]} » tirées de "
-                 + (f"{len(result.passages)} passage(s) : " + ", ".join(result.passages) if result.passages
+                 + (f"{len(result.passages)} passage(s) : " + " ; ".join(result.passages) if result.passages
                     else "aucun passage (indexez des documents dans ce projet)") + "."]
         lines.append(f"{len(result.changes)} proposition(s) ajoutée(s)" + (" :" if result.changes else "."))
         strategy = self._load()
         # Numbers are those of /confirmer N: the pending list of the current stage.
         numbers = ({p.item_id: n for n, p in enumerate(pending_items(strategy, result.stage), 1)}
                    if result.stage == strategy.current_stage else {})
-        for change in result.changes:
+        for change in sorted(result.changes, key=lambda c: numbers.get(c.item_id, len(numbers) + 1)):
             ref = items.find_item(strategy, change.item_id)
             lines.append(f"  {numbers.get(change.item_id, '-')}. [{change.item_id}] {change.what} : "
                          f"« {change.label} » — {describe(ref.item.provenance)}")
@@ -127,7 +143,7 @@ class Conversation:
         lines += [f"Attention : {w}" for w in result.warnings]
         if result.changes:
             lines.append("Vérifiez-les, puis /confirmer N (ou /confirmer tout) et /supprimer N pour celles à écarter.")
-        return "\n".join(lines + [self._next_hint(strategy)])
+        return "\n".join(lines)
 
     def _targets(self, arg: str, *, allow_all: bool) -> list[str]:
         """Item ids designated by numbers of the pending list, by ids, or by « tout »."""
@@ -157,7 +173,7 @@ class Conversation:
     def _confirm(self, arg: str) -> str:
         changes = [self.engine.confirm(self.project, item_id) for item_id in self._targets(arg, allow_all=True)]
         lines = [f"Validé : « {c.label} » [{c.item_id}]" for c in changes]
-        return "\n".join(lines + [self._next_hint(self._load())])
+        return "\n".join(lines)
 
     def _delete(self, arg: str) -> str:
         lines = []
@@ -165,14 +181,14 @@ class Conversation:
             ref = items.find_item(self._load(), item_id)
             self.engine.delete_item(self.project, ref.stage, item_id)
             lines.append(f"Supprimé : « {ref.item.label()} » [{item_id}]")
-        return "\n".join(lines + [self._next_hint(self._load())])
+        return "\n".join(lines)
 
     def _skip(self, arg: str) -> str:
         skipped = self.engine.next_question(self.project)
         if skipped is None:
             raise WorkflowError("Aucune question à reporter", fix="tapez /suivant pour passer à l'étape suivante")
         self.engine.skip(self.project)
-        return f"Question reportée : elle reviendra après les autres.\n{self._next_hint(self._load())}"
+        return "Question reportée : elle reviendra après les autres."
 
     def _advance(self, arg: str) -> str:
         strategy = self._load()
@@ -186,9 +202,8 @@ class Conversation:
             lines.append("Complétez-la, ou passez outre en gardant une trace : /forcer RAISON "
                          "(ex. /forcer diagnostic complété en atelier le 12 mars).")
             return "\n".join(lines)
-        view = self.engine.advance(self.project)
-        return "\n".join([f"Étape « {STAGE_LABELS[gate.stage]} » terminée."]
-                         + [f"Conseil : {w}" for w in gate.warnings] + [self._next_hint(self._load(), view)])
+        self.engine.advance(self.project)
+        return "\n".join([f"Étape « {STAGE_LABELS[gate.stage]} » terminée."] + [f"Conseil : {w}" for w in gate.warnings])
 
     def _force(self, arg: str) -> str:
         if not arg.strip():
@@ -196,19 +211,19 @@ class Conversation:
                              fix="écrivez /forcer suivi de la raison, ex. /forcer validé en comité de pilotage")
         strategy = self._load()
         gate = can_advance(strategy)
-        view = self.engine.advance(self.project, override_reason=arg)
+        self.engine.advance(self.project, override_reason=arg)
         if gate.ok:
             head = f"Étape « {STAGE_LABELS[gate.stage]} » terminée (le contrôle passait : rien à forcer)."
         else:
             head = (f"Passage forcé de l'étape « {STAGE_LABELS[gate.stage]} », raison consignée : « {arg.strip()} ». "
                     f"Manques laissés en l'état : " + " ; ".join(gate.reasons))
-        return f"{head}\n{self._next_hint(self._load(), view)}"
+        return head
 
     def _back(self, arg: str) -> str:
         if not arg:
             raise InputError("Aucune étape indiquée", fix="ex. /retour diagnostic (étapes : " + ", ".join(STAGES) + ")")
         view = self.engine.back(self.project, resolve_stage(arg))
-        return f"Retour à l'étape « {view.label} » : son contenu est conservé.\n{self._next_hint(self._load(), view)}"
+        return f"Retour à l'étape « {view.label} » : son contenu est conservé."
 
     def _state(self, arg: str) -> str:
         return render_report(build_report(self._load()))
