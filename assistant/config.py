@@ -52,6 +52,8 @@ class EmbeddingSettings(BaseModel):
     base_url: str | None = Field(None, description="URL du point d'accès d'embeddings compatible OpenAI")
     api_key: SecretStr | None = Field(None, description="Clé d'API des embeddings (jamais affichée)")
     model_name: str | None = Field(None, description="Nom du modèle d'embeddings distant, ex. text-embedding-3-small")
+    cache: bool = Field(True, description="Garder les vecteurs déjà calculés (un passage inchangé n'est jamais réencodé)")
+    cache_path: Path | None = Field(None, description="Fichier du cache de vecteurs (défaut : <data_dir>/embeddings-cache.sqlite3)")
 
 
 class StoreSettings(BaseModel):

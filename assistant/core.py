@@ -105,7 +105,7 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = build_embedder(self.settings.embeddings)
+                self._embedder = build_embedder(self.settings.embeddings, self.settings.data_dir)
             return self._embedder
 
     @property

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
+import threading
+from pathlib import Path
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -107,7 +110,62 @@ class HashingEmbedder(Embedder):
         return self._vec(text)
 
 
-def build_embedder(settings: EmbeddingSettings) -> Embedder:
+class CachedEmbedder(Embedder):
+    """Passage vectors kept in SQLite, keyed by model and text hash.
+
+    Embedding is the slow part of ingestion on a CPU (a few passages per second): a re-ingested file whose
+    passages did not change, the method re-indexed in a new data directory, or a project rebuilt after a
+    crash costs nothing the second time. Queries are not cached (they are cheap and rarely repeat).
+    """
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.name}\x00{text}".encode()).hexdigest()
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i:i + 500]
+                rows = self._conn.execute(
+                    f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(keys) - len(missing)
+        if missing:
+            fresh = self.inner.embed_passages([texts[i] for i in missing])
+            with self._lock:
+                self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                                       [(keys[i], fresh[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)])
+            for j, i in enumerate(missing):
+                found[keys[i]] = fresh[j]
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([found[k] for k in keys]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+
+def build_embedder(settings: EmbeddingSettings, data_dir: Path | None = None) -> Embedder:
+    embedder = _build_embedder(settings)
+    if settings.cache and (settings.cache_path or data_dir):
+        return CachedEmbedder(embedder, settings.cache_path or Path(data_dir) / "embeddings-cache.sqlite3")
+    return embedder
+
+
+def _build_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.provider == "openai":
         if not settings.model_name:
             raise ConfigError("Aucun modèle d'embeddings distant configuré",

@@ -22,6 +22,9 @@ os.environ.setdefault("ASSISTANT_MODELS_DIR", str(REPO / "data" / "models"))
 for key in list(os.environ):
     if key.startswith("ASSISTANT_") and key != "ASSISTANT_MODELS_DIR":
         del os.environ[key]
+# Passage vectors are shared by every test's fresh data dir: the method and the corpus files are embedded
+# once per machine instead of once per test (the cache is keyed by model and exact text, so results are the same).
+os.environ["ASSISTANT_EMBEDDINGS__CACHE_PATH"] = str(REPO / "data" / "test-embeddings-cache.sqlite3")
 
 from assistant.llm import block_real_models  # noqa: E402
 

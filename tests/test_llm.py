@@ -68,3 +68,17 @@ def test_assembled_default_model_matches_pinned_hash(tmp_path):
 def test_openai_provider_needs_a_model_name(tmp_path):
     with pytest.raises(ConfigError, match="MODEL_NAME"):
         build_chat_model(LLMSettings(provider="openai", base_url="http://127.0.0.1:9/v1"), tmp_path)
+
+
+def test_embedding_cache_returns_the_same_vectors_without_recomputing(tmp_path):
+    from assistant.embeddings import CachedEmbedder, HashingEmbedder
+
+    inner = HashingEmbedder()
+    calls = []
+    original = inner.embed_passages
+    inner.embed_passages = lambda texts: calls.append(list(texts)) or original(texts)
+    cached = CachedEmbedder(inner, tmp_path / "cache.sqlite3")
+    first = cached.embed_passages(["écoute des habitants", "plan d'action"])
+    second = CachedEmbedder(inner, tmp_path / "cache.sqlite3").embed_passages(["plan d'action", "nouveau texte"])
+    assert calls == [["écoute des habitants", "plan d'action"], ["nouveau texte"]]
+    assert (second[0] == first[1]).all() and second.shape == (2, inner.dim)

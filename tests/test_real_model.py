@@ -58,7 +58,8 @@ def test_uncovered_question_is_refused_honestly(real_assistant, real_models):
 def test_doctor_json_offline(tmp_path):
     """`python -m assistant doctor --json` in a fresh data dir: exit 1 until the method is indexed, then 0."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_MODELS_DIR=str(REPO / "data" / "models"))
+    env.update(ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_MODELS_DIR=str(REPO / "data" / "models"),
+               ASSISTANT_EMBEDDINGS__CACHE_PATH=os.environ["ASSISTANT_EMBEDDINGS__CACHE_PATH"])
     cmd = [sys.executable, "-m", "assistant"]
     first = subprocess.run(cmd + ["doctor", "--json"], env=env, capture_output=True, text=True, timeout=600)
     report = json.loads(first.stdout)
