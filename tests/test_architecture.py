@@ -16,6 +16,10 @@ OWNERS = {
     "pypdf": {"ingest.py", "readers.py"},
     "bm25s": {"lexical.py"},
     "Stemmer": {"lexical.py"},
+    "docx": {"readers.py", "to_docx.py"},
+    "odf": {"readers.py", "to_odt.py", "sheets.py"},
+    "openpyxl": {"territory.py", "sheets.py"},
+    "PIL": {"charts.py"},
 }
 EDGES = {"cli", "ui", "__main__"}
 

@@ -290,7 +290,8 @@ DOC = ("Dinan bénéficie d'une gare TER reliant Rennes en 55 minutes. "
 def test_draft_keeps_verified_quotes_and_drops_invented_ones(tmp_path):
     replies = Replies()
     storage = ProjectStorage(tmp_path)
-    other = passage("Le port de plaisance accueille chaque été des milliers de visiteurs britanniques.",
+    other = passage("Le port de plaisance accueille chaque été des milliers de visiteurs britanniques, "
+                    "venus en ferry par Saint-Malo.",
                     file="tourisme.pdf", page=7, n=1)
     engine = WorkflowEngine(replies.chat, storage, search=lambda q: [passage(DOC), other])
     engine.start("Dinan")
@@ -329,7 +330,8 @@ def test_draft_keeps_verified_quotes_and_drops_invented_ones(tmp_path):
     assert not any(p.confirmed for p in [force.provenance, s.diagnostic.competitors[0].provenance])
 
 
-STATS = "En 2023, l'office de tourisme a compté 48 500 visiteurs au château de Dinan, un record."
+STATS = ("En 2023, l'office de tourisme a compté 48 500 visiteurs au château de Dinan, un record. La fréquentation "
+         "des remparts suit la même tendance.")
 
 
 def test_drafts_of_the_later_stages(tmp_path):
@@ -397,6 +399,17 @@ def test_hypothetical_figure_is_labelled():
     assert figure.label() == "120\u202f000 € (2025) [HYPOTHÈSE à confirmer]"
     with pytest.raises(ValueError, match="n'apparaît pas"):
         Figure(value=12, provenance=DocumentSource(file="a.pdf", quote="la commune compte 14 000 habitants"))
+
+
+def test_draft_ignores_passages_too_short_to_prove_anything(tmp_path):
+    replies = Replies()
+    short = passage("Pilotage\n\n- Service tourisme", file="fiche29.md", page=None, n=1)
+    engine = WorkflowEngine(replies.chat, ProjectStorage(tmp_path), search=lambda q: [short, passage(DOC)])
+    engine.start("Dinan")
+    replies.queue.append({"elements": []})
+    result = engine.propose_draft("dinan", "diagnostic")
+    assert result.passages == ["diagnostic.pdf, p. 3"]
+    assert "Service tourisme" not in replies.chat.calls[-1][-1]["content"]
 
 
 def test_quote_and_number_helpers():

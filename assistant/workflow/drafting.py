@@ -19,6 +19,7 @@ from .quotes import quote_occurs, unsupported_numbers
 
 Search = Callable[[str], list[Passage]]
 MAX_PASSAGES = 6
+MIN_PASSAGE_CHARS = 110  # a heading and one line (« Pilotage : service tourisme ») is no evidence of anything
 PASSAGE_CHARS = 700  # six passages of ~200 tokens leave room for the prompt and the reply in a 4k context
 
 
@@ -26,7 +27,7 @@ def gather(search: Search | None, queries: Sequence[str], limit: int = MAX_PASSA
     """Best passages across queries, taken in turn from each query so that every axis gets a voice."""
     if search is None:
         return []
-    results = [search(q) for q in queries if q.strip()]
+    results = [[p for p in search(q) if len(p.chunk.text.strip()) >= MIN_PASSAGE_CHARS] for q in queries if q.strip()]
     chosen: list[Passage] = []
     seen: set[str] = set()
     for rank in range(max((len(r) for r in results), default=0)):

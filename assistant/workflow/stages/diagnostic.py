@@ -19,7 +19,7 @@ _SWOT_FIELDS = {"force": ("strengths", "force"), "faiblesse": ("weaknesses", "fa
 
 
 class Chiffre(Extract):
-    libelle: str = Field(description="Ce que mesure le chiffre, ex. temps de trajet vers Rennes")
+    libelle: str = Field(description="Ce que mesure le chiffre, avec les mots de l'utilisateur")
     valeur: float
     unite: str = ""
     annee: int | None = None
