@@ -45,15 +45,21 @@ class E5Embedder(Embedder):
         self._model = E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
+        # The web UI embeds uploads and questions from different worker threads: one native call at a time.
+        self._lock = threading.Lock()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._model.passage(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        parts = []
+        for i in range(0, len(texts), self.batch_size):
+            with self._lock:  # per batch, so a question can slip in between batches of a long upload
+                parts.append(self._model.passage(texts[i:i + self.batch_size]))
         return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._model.query(text), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.query(text), dtype=np.float32)
 
 
 class OpenAIEmbedder(Embedder):

@@ -57,6 +57,18 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+def refusal_reason(error: DocumentError) -> str:
+    """A stable code for the UI and scripts (the French message is for people)."""
+    from . import errors
+
+    for cls, code in ((errors.EmptyDocumentError, "no_text"), (errors.EncryptedDocumentError, "encrypted"),
+                      (errors.CorruptDocumentError, "corrupt"), (errors.DocumentTooLargeError, "too_large"),
+                      (errors.UnsupportedFormatError, "unsupported")):
+        if isinstance(error, cls):
+            return code
+    return "unreadable"
+
+
 def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimits,
                display_name: str | None = None) -> FileReport:
     """Phase 1 for one file: parse, chunk, replace its chunks atomically. Never raises for a bad file."""
@@ -64,21 +76,21 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
         name = document_name(display_name or path.name)
     except InputError as e:
         return FileReport(file=str(display_name or path.name)[:MAX_NAME_CHARS] or "?", status="refused",
-                          message=e.user_message)
+                          message=e.user_message, reason="invalid_name")
     if not path.exists():
         return FileReport(file=name, status="refused",
-                          message=f"« {name} » : fichier introuvable — vérifiez le chemin.")
+                          message=f"« {name} » : fichier introuvable — vérifiez le chemin.", reason="not_found")
     try:
         doc = parse_file(path, limits)
     except DocumentError as e:
-        return FileReport(file=name, status="refused", message=e.user_message)
+        return FileReport(file=name, status="refused", message=e.user_message, reason=refusal_reason(e))
     except Exception as e:  # a reader bug must not stop a batch; say which file, keep the rest
         # The traceback may quote the document: only at DEBUG (see Settings.log_level).
         log.warning("lecture impossible de %s (%s)", name, type(e).__name__)
         log.debug("détail de l'erreur de lecture de %s", name, exc_info=True)
         return FileReport(file=name, status="refused",
                           message=f"« {name} » : lecture impossible ({type(e).__name__}) — vérifiez que le fichier "
-                                  "s'ouvre dans sa propre application, puis réessayez.")
+                                  "s'ouvre dans sa propre application, puis réessayez.", reason="unreadable")
     doc.file = name
     existing = docstore.document(project, name)
     if existing and existing.content_hash == doc.sha256:
@@ -88,7 +100,8 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
     chunks = chunk_document(doc, project, ingested_at=now)
     if not chunks:
         return FileReport(file=name, status="refused",
-                          message=f"« {name} » : aucun texte exploitable — fournissez une version texte du document.")
+                          message=f"« {name} » : aucun texte exploitable — fournissez une version texte du document.",
+                          reason="no_text")
     record = DocumentRecord(project=project, file=name, doc_type=doc.doc_type, content_hash=doc.sha256,
                             pages=doc.page_count, chunks=len(chunks), ingested_at=now, embedded=False)
     docstore.replace_document(record, chunks, title=doc.title, empty_pages=doc.empty_pages)

@@ -99,4 +99,6 @@ class FileReport(BaseModel):
     chunks: int = 0
     pages: int = 0
     message: str = ""
+    reason: str | None = Field(None, description="Motif du refus : no_text, encrypted, corrupt, too_large, "
+                               "unsupported, invalid_name, not_found, unreadable")
     empty_pages: list[int] = Field(default_factory=list)

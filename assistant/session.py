@@ -202,7 +202,7 @@ class _LazyChat:
 
 def report_label(report: FileReport) -> str:
     """Short French status of one file (the message says the rest, with the fix)."""
-    if report.status == "refused" and "couche texte" in report.message:
+    if report.status == "refused" and report.reason == "no_text":
         return "pas de couche texte"
     label = STATUS_LABELS[report.status]
     if report.status in ("indexed", "replaced") and report.empty_pages:
