@@ -350,7 +350,8 @@ def _space(project: str):
 @project_app.command("new")
 def project_new(
     name: NameArg,
-    territory_type: Annotated[Optional[str], typer.Option("--type", help="commune, epci, departement ou region")] = None,
+    territory_type: Annotated[Optional[str], typer.Option("--type",
+                                                          help="commune, epci, departement ou region")] = None,
     code: Annotated[Optional[str], typer.Option("--code", help="Code INSEE (ex. 22050) ou SIREN pour un EPCI")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -520,7 +521,8 @@ def _load_script(path: Path) -> list[tuple[str, str, str | None]]:
         raise InputError(f"Script illisible : {path}", fix="vérifiez le chemin du fichier JSON") from e
     except ValueError as e:
         raise InputError(f"Le script {path.name} n'est pas du JSON valide ({e})",
-                         fix="une liste de tours : \"texte\", {\"say\": \"…\"} ou {\"command\": \"/brouillon\"}") from e
+                         fix="une liste de tours : \"texte\", {\"say\": \"…\"} ou "
+                         "{\"command\": \"/brouillon\"}") from e
     turns = data.get("turns") if isinstance(data, dict) else data
     if not isinstance(turns, list):
         raise InputError(f"Le script {path.name} doit être une liste de tours (ou un objet avec « turns »)",
@@ -532,11 +534,13 @@ def _load_script(path: Path) -> list[tuple[str, str, str | None]]:
             continue
         if not isinstance(turn, dict) or not all(isinstance(v, str) and v.strip() for v in turn.values()):
             raise InputError(f"Tour n° {n} du script illisible : {json.dumps(turn, ensure_ascii=False)[:80]}",
-                             fix="un texte, ou un objet {\"say\": \"…\"}, {\"command\": \"/…\"}, {\"comment\": \"…\"}")
+                             fix="un texte, ou un objet {\"say\": \"…\"}, {\"command\": \"/…\"}, "
+                             "{\"comment\": \"…\"}")
         unknown = sorted(set(turn) - {"say", "command", "comment", "question"})
         kinds = [k for k in ("say", "command", "comment") if k in turn]
         if unknown or len(kinds) != 1 or ("question" in turn and kinds != ["say"]):
-            raise InputError(f"Tour n° {n} du script : clé(s) « {', '.join(unknown or sorted(turn))} » inattendue(s)",
+            keys = ", ".join(unknown or sorted(turn))
+            raise InputError(f"Tour n° {n} du script : clé(s) « {keys} » inattendue(s)",
                              fix="un seul de say, command ou comment ; « question » accompagne say")
         kind, text = kinds[0], turn[kinds[0]].strip()
         if kind == "command":
@@ -595,8 +599,9 @@ def workflow_replay(
 
 @app.command()
 def schema(
-    stage: Annotated[Optional[str], typer.Argument(help="Étape (cadrage, diagnostic, das, positionnement, "
-                                                        "plan_action, tableau_de_bord, ou 1 à 6) ou « strategy »")] = None,
+    stage: Annotated[Optional[str], typer.Argument(
+        help="Étape (cadrage, diagnostic, das, positionnement, plan_action, tableau_de_bord, ou 1 à 6) "
+             "ou « strategy »")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Écrit tous les schémas dans ce dossier")] = None,
 ) -> None:
     """Affiche le schéma JSON d'une étape, ou écrit tous les schémas dans un dossier (--out)."""

@@ -6,6 +6,7 @@ Adapters are built lazily: listing documents must not load a 1 GB model, and tes
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import unicodedata
@@ -56,6 +57,18 @@ def check_question(question: str) -> str:
 _LOG_HANDLER = "assistant-stderr"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (test runners and the UI swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure_logging(level: str) -> None:
     """Apply ``Settings.log_level`` to the package's loggers, with one stderr handler.
 
@@ -66,7 +79,7 @@ def configure_logging(level: str) -> None:
     value = logging.getLevelName(str(level).upper())
     logger.setLevel(value if isinstance(value, int) else logging.WARNING)
     if not any(getattr(h, "name", None) == _LOG_HANDLER for h in logger.handlers):
-        handler = logging.StreamHandler()  # stderr: stdout carries results (--json pipes into jq)
+        handler = _StderrHandler()  # stderr: stdout carries results (--json pipes into jq)
         handler.name = _LOG_HANDLER
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s : %(message)s"))
         logger.addHandler(handler)

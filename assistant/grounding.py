@@ -62,7 +62,7 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
     return best, best_score
 
 
-def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.2, auto_support: float = 0.5
+def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.3, auto_support: float = 0.5
                      ) -> tuple[str, list[Citation], list[str]]:
     """Map [n] markers to passages, keep only those whose passage supports the citing sentence.
 

@@ -187,9 +187,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_served_ui_answers_from_the_chosen_project_only(two_projects):
-    from gradio_client import Client
-
+@pytest.fixture
+def served(two_projects):
+    """The real gradio app on 127.0.0.1, answering with the echoing fake model."""
     from assistant import ui
 
     port = _free_port()
@@ -198,14 +198,55 @@ def test_served_ui_answers_from_the_chosen_project_only(two_projects):
     app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
                **ui.launch_options(two_projects.settings))
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        for project in (A, B):
-            chat, status, _question = client.predict(f"Que dit le bilan {MARK[other(project)]} ?", project,
-                                                     api_name="/respond")
-            text = json.dumps([m for m in chat if m["role"] == "assistant"], ensure_ascii=False)
-            assert MARK[project] in text and MARK[other(project)] not in text, text[:2000]
+        yield f"http://127.0.0.1:{port}/", two_projects
     finally:
         app.close()
+
+
+def _assistant_messages(chat) -> str:
+    return json.dumps([m for m in chat if m["role"] == "assistant"], ensure_ascii=False)
+
+
+def test_served_ui_answers_from_the_chosen_project_only(served):
+    from gradio_client import Client
+
+    url, _ = served
+    for project in (A, B):
+        client = Client(url, verbose=False)  # one browser session per person
+        chat, _status, _question = client.predict(f"Que dit le bilan {MARK[other(project)]} du port ?", project,
+                                                  api_name="/respond")
+        text = _assistant_messages(chat)
+        assert MARK[project] in text and MARK[other(project)] not in text, text[:2000]
+
+
+def test_four_simultaneous_people_on_two_projects(served):
+    """Four sessions at once through the gradio queue: all answered, none with another project's documents."""
+    from gradio_client import Client
+
+    url, _ = served
+    people = [(Client(url, verbose=False), project) for project in (A, B, A, B)]
+    jobs = [(client.submit(f"Comment évolue le port de plaisance de {project} ?", project, api_name="/respond"),
+             project) for client, project in people]
+    for job, project in jobs:
+        chat, status, _question = job.result(timeout=180)
+        assert "Réponse sourcée" in status, status
+        text = _assistant_messages(chat)
+        assert MARK[project] in text and MARK[other(project)] not in text
+
+
+@pytest.mark.xfail(strict=True, reason="ui.respond keeps the conversation memory when the project changes without "
+                                       "the dropdown event (API, race): it must reset it (see report)")
+def test_conversation_memory_does_not_follow_a_project_switch(served):
+    from gradio_client import Client
+
+    url, a = served
+    a._chat = FakeChat(lambda messages: ("Le port de plaisance [1]." if "<documents>" in messages[-1]["content"]
+                                         else "Fréquentation du port de plaisance ?"))
+    client = Client(url, verbose=False)
+    client.predict(f"Que dit le bilan {MARK[A]} du port de plaisance ?", A, api_name="/respond")
+    client.predict("Et les visiteurs ?", B, api_name="/respond")
+    sent_for_b = json.dumps(a.chat.calls[1:], ensure_ascii=False)
+    assert MARK[A] not in sent_for_b and A not in sent_for_b
 
 
 def test_delete_project_removes_chunks_vectors_uploads_and_strategy(tmp_path):

@@ -406,7 +406,7 @@ def test_draft_ignores_passages_too_short_to_prove_anything(tmp_path):
     short = passage("Pilotage\n\n- Service tourisme", file="fiche29.md", page=None, n=1)
     engine = WorkflowEngine(replies.chat, ProjectStorage(tmp_path), search=lambda q: [short, passage(DOC)])
     engine.start("Dinan")
-    replies.queue.append({"elements": []})
+    replies.queue.append({"elements": [{"extrait": "", "passage": None, "categorie": "force", "texte": "x"}]})
     result = engine.propose_draft("dinan", "diagnostic")
     assert result.passages == ["diagnostic.pdf, p. 3"]
     assert "Service tourisme" not in replies.chat.calls[-1][-1]["content"]

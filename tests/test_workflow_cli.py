@@ -98,9 +98,11 @@ class Cli:
 
 # --- the scripted conversation: what the user types, and what the model reads from it ----------------------
 
-A_CADRAGE = "Plouvenec est une commune rurale qui veut attirer de jeunes familles et des visiteurs hors saison d'ici 2030."
-A_ACTEURS = ("Les entreprises du tourisme (main-d'œuvre, saison plus longue) en comité de pilotage ; les associations "
-             "(salles, bénévoles) en ateliers ; les habitants (tranquillité) par une enquête ; les élus (résultats).")
+A_CADRAGE = ("Plouvenec est une commune rurale qui veut attirer de jeunes familles et des visiteurs hors saison "
+             "d'ici 2030.")
+A_ACTEURS = ("Les entreprises du tourisme (main-d'œuvre, saison plus longue) en comité de pilotage ; les "
+             "associations (salles, bénévoles) en ateliers ; les habitants (tranquillité) par une enquête ; les élus "
+             "(résultats).")
 A_TRANSPORT = "La gare de Dinan est à 15 minutes en voiture, mais aucun bus ne circule le dimanche."
 A_EMPLOI = "Les artisans du bâtiment recrutent, mais les jeunes qualifiés partent étudier à Rennes."
 A_VIE = "Le bourg a une école et des sentiers au bord de la Rance ; il n'y a plus de médecin depuis 2022."
@@ -108,16 +110,20 @@ A_CIBLES = "Nous visons en priorité les jeunes familles actives qui travaillent
 A_CONCURRENTS = "Quévert et Taden attirent les mêmes familles avec leurs lotissements proches de Dinan."
 A_DAS = "Un domaine « Accueil des familles » : école, périscolaire, petite enfance, pour les jeunes familles."
 A_CRITERE = "Ces services visent tous les jeunes familles : c'est un critère externe."
-A_MISSION = "Sa mission : que chaque famille trouve à Plouvenec une école et une garde ; objectif : 30 familles de plus."
+A_MISSION = ("Sa mission : que chaque famille trouve à Plouvenec une école et une garde ; objectif : 30 familles de "
+             "plus.")
 A_MOYENS = "Facteurs clés : places en crèche et horaires du périscolaire ; ressources : l'école et l'ALSH communal."
 A_BUDGET = "85 000 euros par an à partir de 2025."
 A_POSITION = ("Pour les jeunes familles : école à taille humaine et nature au bord de la Rance ; promesse « grandir "
-              "au vert à 15 minutes de Dinan » ; marqueurs : la Rance, le bourg ; slogan « Plouvenec, l'enfance au vert ».")
-A_ACTIONS = "Une journée portes ouvertes de l'école chaque printemps, annoncée sur Facebook, portée par l'association des parents."
+              "au vert à 15 minutes de Dinan » ; marqueurs : la Rance, le bourg ; slogan « Plouvenec, l'enfance "
+              "au vert ».")
+A_ACTIONS = ("Une journée portes ouvertes de l'école chaque printemps, annoncée sur Facebook, portée par "
+             "l'association des parents.")
 A_CALENDRIER = "De mars à mai 2025, avec 3 000 euros."
 A_KPI = "Nombre de familles venues aux portes ouvertes, compté à l'accueil, chaque année, par la mairie."
 A_KPI_VALEURS = "12 familles en 2024, nous visons 30 familles en 2026."
-A_KPI_QUALI = "La satisfaction des familles venues, mesurée par un questionnaire de l'association des parents, chaque année."
+A_KPI_QUALI = ("La satisfaction des familles venues, mesurée par un questionnaire de l'association des parents, "
+               "chaque année.")
 A_KPI_QUALI_VALEURS = "70 % de satisfaits en 2024 ; objectif 85 % en 2026."
 
 ANSWERS: dict[str, dict | str] = {
@@ -164,8 +170,8 @@ ANSWERS: dict[str, dict | str] = {
                           "unite": "%"},
 }
 
-QUOTE_DESTINATION = ("Développer l’attractivité de la destination « Dinan-Cap Fréhel » et promouvoir une destination "
-                     "touristique durable et de proximité")
+QUOTE_DESTINATION = ("Développer l’attractivité de la destination « Dinan-Cap Fréhel » et promouvoir une "
+                     "destination touristique durable et de proximité")
 QUOTE_DATA = "certaines donnée utilisées sont anciennes (2010 pour certaines ) voire erronées"
 QUOTE_BUDGET = "Pas de budget programmé ; comment cette action peut-elle fonctionner ?"
 DRAFTS = {"DiagnosticBrouillon": {"elements": [

@@ -364,8 +364,8 @@ class Strategy(BaseModel):
     version: int = Field(0, ge=0)
     current_stage: Stage = "cadrage"
     skipped: list[str] = Field(default_factory=list, description="Questions reportées par l'utilisateur")
-    overrides: list[GateOverride] = Field(default_factory=list,
-                                          description="Passages d'étape forcés malgré le contrôle, avec leur raison")
+    overrides: list[GateOverride] = Field(
+        default_factory=list, description="Passages d'étape forcés malgré le contrôle, avec leur raison")
     cadrage: Cadrage = Field(default_factory=Cadrage)
     diagnostic: Diagnostic = Field(default_factory=Diagnostic)
     das: DasPortfolio = Field(default_factory=DasPortfolio)

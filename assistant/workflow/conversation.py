@@ -81,7 +81,8 @@ class Conversation:
                     return Reply(text="Au revoir : tout est enregistré, reprenez quand vous voulez.", done=True,
                                  stage=before)
                 if key not in self._commands:
-                    raise InputError(f"Commande inconnue : « /{name} »", fix="tapez /aide pour la liste des commandes")
+                    raise InputError(f"Commande inconnue : « /{name} »",
+                                     fix="tapez /aide pour la liste des commandes")
                 text = self._commands[key](arg.strip())
             else:
                 text = self._answer(line, question)
@@ -142,7 +143,8 @@ class Conversation:
             lines += [f"  - {d}" for d in result.dropped]
         lines += [f"Attention : {w}" for w in result.warnings]
         if result.changes:
-            lines.append("Vérifiez-les, puis /confirmer N (ou /confirmer tout) et /supprimer N pour celles à écarter.")
+            lines.append("Vérifiez-les, puis /confirmer N (ou /confirmer tout) et /supprimer N pour celles à "
+                         "écarter.")
         return "\n".join(lines)
 
     def _targets(self, arg: str, *, allow_all: bool) -> list[str]:
@@ -203,7 +205,8 @@ class Conversation:
                          "(ex. /forcer diagnostic complété en atelier le 12 mars).")
             return "\n".join(lines)
         self.engine.advance(self.project)
-        return "\n".join([f"Étape « {STAGE_LABELS[gate.stage]} » terminée."] + [f"Conseil : {w}" for w in gate.warnings])
+        lines = [f"Étape « {STAGE_LABELS[gate.stage]} » terminée."] + [f"Conseil : {w}" for w in gate.warnings]
+        return "\n".join(lines)
 
     def _force(self, arg: str) -> str:
         if not arg.strip():
@@ -215,13 +218,15 @@ class Conversation:
         if gate.ok:
             head = f"Étape « {STAGE_LABELS[gate.stage]} » terminée (le contrôle passait : rien à forcer)."
         else:
-            head = (f"Passage forcé de l'étape « {STAGE_LABELS[gate.stage]} », raison consignée : « {arg.strip()} ». "
+            head = (f"Passage forcé de l'étape « {STAGE_LABELS[gate.stage]} », raison consignée : "
+                    f"« {' '.join(arg.split())} ». "
                     f"Manques laissés en l'état : " + " ; ".join(gate.reasons))
         return head
 
     def _back(self, arg: str) -> str:
         if not arg:
-            raise InputError("Aucune étape indiquée", fix="ex. /retour diagnostic (étapes : " + ", ".join(STAGES) + ")")
+            raise InputError("Aucune étape indiquée",
+                             fix="ex. /retour diagnostic (étapes : " + ", ".join(STAGES) + ")")
         view = self.engine.back(self.project, resolve_stage(arg))
         return f"Retour à l'étape « {view.label} » : son contenu est conservé."
 

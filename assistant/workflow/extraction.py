@@ -66,6 +66,11 @@ class Extract(BaseModel):
     model_config = ConfigDict(json_schema_extra=_require_every_key)
 
 
+MAX_DRAFT_ELEMENTS = 6
+"""A draft lists 1 to 6 elements: under a grammar, at least one keeps a small model from answering with an empty
+list, and at most six bounds the time spent generating on a CPU."""
+
+
 class DraftElement(Extract):
     """Base of drafted elements. The quote comes first: the model copies its evidence, then states the claim."""
 

@@ -10,7 +10,8 @@ from ..agenda import Question
 from ..artifacts import INSEE_PATTERN, SIREN_PATTERN, Ambition, Involvement, Item, Settlement, Stakeholder, Strategy, \
     Territory, TerritoryType
 from ..extraction import (
-    Change, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, subject, union,
+    MAX_DRAFT_ELEMENTS, Change, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, subject,
+    union,
 )
 from ..provenance import STAKEHOLDER_LABELS, Provenance, StakeholderType
 
@@ -157,7 +158,7 @@ class PartiePrenanteBrouillon(DraftElement):
 
 
 class CadrageBrouillon(Extract):
-    elements: list[PartiePrenanteBrouillon] = []
+    elements: list[PartiePrenanteBrouillon] = Field([], min_length=1, max_length=MAX_DRAFT_ELEMENTS)
 
 
 def _draft_queries(s: Strategy) -> list[str]:

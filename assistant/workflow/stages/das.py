@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from ..agenda import Question
 from ..artifacts import Das, Strategy
 from ..extraction import (
-    DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure, match_targets, norm,
-    subject, union,
+    MAX_DRAFT_ELEMENTS, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure,
+    match_targets, norm, subject, union,
 )
 from ..provenance import Provenance
 
@@ -137,7 +137,7 @@ class DasBrouillon(DraftElement):
 
 
 class DasPortefeuilleBrouillon(Extract):
-    elements: list[DasBrouillon] = []
+    elements: list[DasBrouillon] = Field([], min_length=1, max_length=MAX_DRAFT_ELEMENTS)
 
 
 def _draft_queries(s: Strategy) -> list[str]:

@@ -9,7 +9,8 @@ from pydantic import Field
 from ..agenda import Question
 from ..artifacts import AXIS_LABELS, Competitor, Evidence, Strategy, SwotItem, Target
 from ..extraction import (
-    DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure, norm,
+    MAX_DRAFT_ELEMENTS, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure,
+    norm,
 )
 from ..provenance import OfficialDataSource, Provenance, now_iso
 
@@ -114,7 +115,8 @@ def _sourced(s: Strategy, x: SwotSourceExtrait, q: Question, source: SourceFacto
             continue
         if not dataset:
             _add_swot(s, c.categorie, [text], None, source, merged)
-            merged.warnings.append(f"« {text} » enregistré sans source : précisez le document ou le jeu de données")
+            merged.warnings.append(f"« {text} » enregistré sans source : précisez le document ou le jeu de "
+                                   "données")
             continue
         if c.annee is None or not 1800 <= c.annee <= 2100:
             merged.warnings.append(f"source « {dataset} » sans année : « {text} » non enregistré comme sourcé, "
@@ -161,7 +163,7 @@ class ConstatBrouillon(DraftElement):
 
 
 class DiagnosticBrouillon(Extract):
-    elements: list[ConstatBrouillon] = []
+    elements: list[ConstatBrouillon] = Field([], min_length=1, max_length=MAX_DRAFT_ELEMENTS)
 
 
 def _draft_queries(s: Strategy) -> list[str]:

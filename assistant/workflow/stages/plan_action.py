@@ -7,8 +7,8 @@ from pydantic import Field
 from ..agenda import Question
 from ..artifacts import Action, ActionType, Strategy, Target
 from ..extraction import (
-    DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure, match_target, norm,
-    parse_month, subject,
+    MAX_DRAFT_ELEMENTS, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure,
+    match_target, norm, parse_month, subject,
 )
 from ..provenance import Provenance, StakeholderType
 
@@ -112,7 +112,7 @@ class ActionBrouillon(DraftElement):
 
 
 class PlanBrouillon(Extract):
-    elements: list[ActionBrouillon] = []
+    elements: list[ActionBrouillon] = Field([], min_length=1, max_length=MAX_DRAFT_ELEMENTS)
 
 
 def _draft_queries(s: Strategy) -> list[str]:

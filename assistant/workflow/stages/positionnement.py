@@ -7,7 +7,8 @@ from pydantic import Field
 from ..agenda import Question
 from ..artifacts import Positioning, Strategy, Target
 from ..extraction import (
-    DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, match_target, subject, union,
+    MAX_DRAFT_ELEMENTS, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, match_target,
+    subject, union,
 )
 from ..provenance import Provenance
 
@@ -62,7 +63,7 @@ class PositionnementBrouillon(DraftElement):
 
 
 class PositionnementsBrouillon(Extract):
-    elements: list[PositionnementBrouillon] = []
+    elements: list[PositionnementBrouillon] = Field([], min_length=1, max_length=MAX_DRAFT_ELEMENTS)
 
 
 def _draft_queries(s: Strategy) -> list[str]:

@@ -9,7 +9,8 @@ from pydantic import Field
 from ..agenda import Question
 from ..artifacts import Action, Frequency, Kpi, Strategy
 from ..extraction import (
-    DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure, norm, subject,
+    MAX_DRAFT_ELEMENTS, DraftElement, DraftSpec, Extract, Extractor, Merged, SourceFactory, clean, make_figure,
+    norm, subject,
 )
 from ..items import link
 from ..provenance import Provenance
@@ -84,7 +85,7 @@ class IndicateurBrouillon(DraftElement):
 
 
 class TableauBrouillon(Extract):
-    elements: list[IndicateurBrouillon] = []
+    elements: list[IndicateurBrouillon] = Field([], min_length=1, max_length=MAX_DRAFT_ELEMENTS)
 
 
 def _draft_queries(s: Strategy) -> list[str]:
