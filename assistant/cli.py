@@ -338,7 +338,6 @@ workflow_app = typer.Typer(help="Démarche guidée de marketing territorial, du 
 app.add_typer(workflow_app, name="workflow")
 
 NameArg = Annotated[str, typer.Argument(help="Nom du projet (territoire), ex. Dinan")]
-TERRITORY_TYPES = ("commune", "epci", "departement", "region")
 
 
 def _space(project: str):

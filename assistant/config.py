@@ -66,11 +66,12 @@ class StoreSettings(BaseModel):
 
 class RetrievalSettings(BaseModel):
     k: int = Field(5, description="Nombre de passages retenus")
-    candidates: int = Field(30, description="Candidats examinés par chaque moteur avant fusion")
-    dense_weight: float = Field(0.7, description="Poids de la recherche sémantique dans la fusion (calibré sur dev.jsonl)")
-    lexical_weight: float = Field(0.3, description="Poids de la recherche lexicale BM25 dans la fusion")
+    candidates: int = Field(50, description="Candidats examinés par chaque moteur avant fusion")
+    dense_weight: float = Field(0.35, description="Poids de la recherche sémantique dans la fusion (calibré sur dev.jsonl)")
+    lexical_weight: float = Field(0.65, description="Poids de la recherche lexicale BM25 dans la fusion")
     min_dense_score: float = Field(
-        0.80, description="Similarité cosinus minimale du meilleur passage pour considérer la question couverte"
+        0.86, description="Similarité cosinus minimale du meilleur passage pour considérer la question couverte "
+        "(calibrée sur dev.jsonl avec multilingual-e5-small ; à recalibrer avec « eval » si l'on change de modèle)"
     )
 
 

@@ -19,6 +19,7 @@ from assistant.errors import (
     CorruptDocumentError,
     DocumentTooLargeError,
     EmptyDocumentError,
+    EncryptedDocumentError,
     UnsupportedFormatError,
 )
 from assistant.readers import (
@@ -158,6 +159,11 @@ def detect_type(path: str | Path, limits: IngestLimits | None = None) -> str:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
         return _zip_type(path, file_name, suffix, limits.max_unpacked_bytes if limits else None)
+    if head.startswith(b"\xd0\xcf\x11\xe0") and suffix in (".docx", ".odt", ".xlsx", ".pptx"):
+        # A modern Office file inside an OLE container is what Word/LibreOffice write when a password is set.
+        raise EncryptedDocumentError(
+            file_name, "le document est protégé par un mot de passe (chiffré)",
+            fix="ouvrez-le avec son mot de passe et enregistrez une copie sans protection, puis réimportez-le")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise _unsupported(file_name, _KNOWN_UNSUPPORTED.get(suffix, "ancien format Office (.doc/.xls/.ppt)"))
     images = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")

@@ -20,8 +20,12 @@ from .schemas import Chunk
 
 _stemmer = Stemmer.Stemmer("french")
 # Accent-folded stop-words too, since users type without accents as often as with.
-_STOPWORDS = sorted(set(STOPWORDS_FRENCH) | {unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode()
-                                              for w in STOPWORDS_FRENCH})
+# Interrogatives too: every question has one and documents rarely do, so they only matched commentary that asks
+# questions (measured on dev.jsonl: better MRR, same recall).
+_QUESTION_WORDS = {"quel", "quels", "quelle", "quelles", "lequel", "laquelle", "lesquels", "lesquelles", "comment",
+                   "combien", "pourquoi", "quand"}
+_STOPWORDS = sorted(set(STOPWORDS_FRENCH) | _QUESTION_WORDS | {
+    unicodedata.normalize("NFKD", w).encode("ascii", "ignore").decode() for w in STOPWORDS_FRENCH})
 
 
 def _normalise(text: str) -> str:

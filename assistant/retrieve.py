@@ -4,12 +4,13 @@ Why this fusion (measured with ``bench/calibrate_retrieval.py`` on ``../shared/e
 ``bench/README.md``): reciprocal-rank fusion computed per project gave the method's best passage the same score
 as the territory's best, whatever their similarities, so the method took about half of the five slots; and RRF
 throws away how much better the first candidate is than the next, which is what BM25 knows about names,
-acronyms and numbers. Here the cosine similarities are min-max normalised and the BM25 scores divided by their
-maximum, over the candidates of every searched project together, then mixed with the configured weights.
+acronyms and numbers. Here both engines' scores are standardised (z-scores) over the candidates of every searched
+project together, then mixed with the configured weights.
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from .docstore import DocStore
@@ -36,10 +37,12 @@ class SearchResult:
 
 def fuse(dense: Scored, lexical: Scored, dense_weight: float, lexical_weight: float
          ) -> list[tuple[str, float, int | None, int | None]]:
-    """Convex combination of normalised scores → (id, score in [0, 1], dense rank, lexical rank), best first.
+    """Weighted sum of z-scores → (id, score, dense rank, lexical rank), best first.
 
-    A candidate found by one engine only gets the other's floor: the lowest listed cosine (it ranked below every
-    dense candidate) or a BM25 score of 0 (no shared term, or below the lexical cut).
+    Each engine's scores are standardised over its own candidates (cosines of e5 crowd into 0.80–0.92 while
+    BM25 spans 0–40: raw values cannot be added, and ranks alone forget by how much the first one leads).
+    A candidate found by one engine only gets that engine's floor: its lowest listed cosine (it ranked below
+    every dense candidate), or a BM25 score of 0 (no shared term, or below the lexical cut).
     """
     total = dense_weight + lexical_weight
     if total <= 0:
@@ -49,17 +52,22 @@ def fuse(dense: Scored, lexical: Scored, dense_weight: float, lexical_weight: fl
     lexical = sorted(lexical, key=lambda t: -t[1])
     d_rank = {cid: r for r, (cid, _) in enumerate(dense, 1)}
     l_rank = {cid: r for r, (cid, _) in enumerate(lexical, 1)}
-    d_score, l_score = dict(dense), dict(lexical)
-    d_max = dense[0][1] if dense else 0.0
-    d_min = dense[-1][1] if dense else 0.0
-    l_max = lexical[0][1] if lexical else 0.0
-    fused = []
-    for cid in d_rank | l_rank:
-        d = (d_score.get(cid, d_min) - d_min) / (d_max - d_min) if d_max > d_min else float(cid in d_score)
-        lex = l_score.get(cid, 0.0) / l_max if l_max > 0 else 0.0
-        fused.append((cid, wd * d + wl * lex, d_rank.get(cid), l_rank.get(cid)))
+    d_z, d_floor = _zscores(dense, floor=dense[-1][1] if dense else 0.0)
+    l_z, l_floor = _zscores(lexical, floor=0.0)
+    fused = [(cid, wd * d_z.get(cid, d_floor) + wl * l_z.get(cid, l_floor), d_rank.get(cid), l_rank.get(cid))
+             for cid in d_rank | l_rank]
     fused.sort(key=lambda t: (-t[1], t[2] or 1_000_000))
     return fused
+
+
+def _zscores(scored: Scored, floor: float) -> tuple[dict[str, float], float]:
+    """(id → z-score, z-score of ``floor``); a list of one, or of equal scores, has unit spread."""
+    if not scored:
+        return {}, 0.0
+    values = [s for _, s in scored]
+    mean = statistics.fmean(values)
+    spread = statistics.pstdev(values) or 1.0
+    return {cid: (s - mean) / spread for cid, s in scored}, (floor - mean) / spread
 
 
 def search_project(query: str, project: str, *, docstore: DocStore, vectors: VectorStore, lexical: LexicalCache,

@@ -13,7 +13,8 @@ embedded GGUF and e5 instead (slow: use few users).
 
 Writes ``bench/results/load.md``.
 
-    .venv/bin/python bench/load_ui.py [--users 8] [--questions 3] [--fake-seconds 0.5] [--real]
+    .venv/bin/python bench/load_ui.py [--users 8] [--questions 3] [--fake-seconds 0.5]
+    .venv/bin/python bench/load_ui.py --real --real-model qwen2.5-coder-0.5b --users 2 --questions 1
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def echo_chat(seconds: float):
     return FakeChat(reply)
 
 
-def build_assistant(data_dir: Path, *, concurrency: int, real: bool, fake_seconds: float):
+def build_assistant(data_dir: Path, *, concurrency: int, real: bool, fake_seconds: float,
+                    real_model: str = "qwen2.5-coder-1.5b"):
     from assistant.config import Settings
     from assistant.core import Assistant
     from assistant.embeddings import HashingEmbedder
@@ -88,20 +90,21 @@ def build_assistant(data_dir: Path, *, concurrency: int, real: bool, fake_second
         from assistant.llm import block_real_models
 
         block_real_models(False)
+        settings.llm.model = real_model
         return Assistant(settings)
     settings.retrieval.min_dense_score = 0.0  # hashing vectors: similarity is not what is measured
     return Assistant(settings, chat=echo_chat(fake_seconds), embedder=HashingEmbedder())
 
 
 def run(users: int, questions: int, *, concurrency: int, real: bool, fake_seconds: float,
-        request_timeout: float, deadline_s: float) -> dict:
+        request_timeout: float, deadline_s: float, real_model: str = "qwen2.5-coder-1.5b") -> dict:
     from gradio_client import Client
 
     from assistant import ui
 
     with tempfile.TemporaryDirectory(prefix="load-ui-") as tmp:
         assistant = build_assistant(Path(tmp) / "data", concurrency=concurrency, real=real,
-                                    fake_seconds=fake_seconds)
+                                    fake_seconds=fake_seconds, real_model=real_model)
         assistant.ingest([CORPUS / d for d in DOCS], PROJECT)
         port = free_port()
         app = ui.start(assistant, "127.0.0.1", port, block=False)
@@ -152,11 +155,28 @@ def run(users: int, questions: int, *, concurrency: int, real: bool, fake_second
             "max": ordered[-1] if ordered else float("nan")}
 
 
+TITLE = "# Charge de l'interface web (bench/load_ui.py)"
+SECTIONS = {False: "## Modèle factice", True: "## Modèle embarqué réel"}
+
+
+def merge_report(previous: str, section: str, real: bool) -> str:
+    """Replace this run's section (fake or real model) in ``load.md``, keeping the other one."""
+    parts: dict[bool, str] = {}
+    for kind, heading in SECTIONS.items():
+        if heading in previous:
+            rest = previous.split(heading, 1)[1]
+            other = SECTIONS[not kind]
+            parts[kind] = heading + (rest.split(other, 1)[0] if other in rest else rest)
+    parts[real] = section
+    return "\n".join([TITLE, ""] + [parts[k].rstrip() + "\n" for k in (False, True) if k in parts])
+
+
 def report(results: list[dict], args: argparse.Namespace) -> str:
     load = os.getloadavg()
-    model = "modèle embarqué réel (GGUF + e5)" if args.real else f"modèle factice, {args.fake_seconds} s par réponse"
+    model = (f"modèle embarqué réel ({args.real_model}, GGUF, et e5), réponse à blanc avant la mesure" if args.real
+             else f"modèle factice, {args.fake_seconds} s par réponse")
     lines = [
-        "# Charge de l'interface web (bench/load_ui.py)",
+        SECTIONS[args.real],
         "",
         f"Mesuré le {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} sur {platform.machine()}, "
         f"{os.cpu_count()} cœurs, charge moyenne au départ {load[0]:.1f} (machine partagée) ; Python "
@@ -194,6 +214,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=3, help="questions posées par chaque personne")
     parser.add_argument("--fake-seconds", type=float, default=0.5, help="durée d'une réponse du modèle factice")
     parser.add_argument("--real", action="store_true", help="modèle embarqué réel (lent : peu d'utilisateurs)")
+    parser.add_argument("--real-model", default="qwen2.5-coder-1.5b", help="préréglage du modèle embarqué (--real)")
     parser.add_argument("--request-timeout", type=float, default=600.0)
     parser.add_argument("--deadline", type=float, default=1200.0, help="durée maximale de chaque série (s)")
     parser.add_argument("--out", type=Path, default=OUT)
@@ -204,13 +225,15 @@ def main() -> None:
     results = []
     for concurrency in settings:
         result = run(args.users, args.questions, concurrency=concurrency, real=args.real,
-                     fake_seconds=args.fake_seconds, request_timeout=args.request_timeout, deadline_s=args.deadline)
+                     fake_seconds=args.fake_seconds, request_timeout=args.request_timeout, deadline_s=args.deadline,
+                     real_model=args.real_model)
         print(f"concurrence {concurrency} : {result['answered']}/{result['requests']} réponses, "
               f"{len(result['errors'])} erreur(s), {result['throughput']:.2f} réponses/s, p95 {result['p95']:.2f} s",
               file=sys.stderr)
         results.append(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report(results, args), encoding="utf-8")
+    previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    args.out.write_text(merge_report(previous, report(results, args), args.real), encoding="utf-8")
     print(args.out)
     if any(r["errors"] for r in results):
         sys.exit(1)

@@ -100,6 +100,13 @@ def test_encrypted_pdf_with_and_without_password(assistant, tmp_path, algorithm)
     assert_good_file_intact(assistant)
 
 
+def test_password_protected_word_document(assistant, tmp_path):
+    # Word and LibreOffice wrap an encrypted .docx in an OLE container: say "password", not "old format".
+    protected = tmp_path / "budget_protege.docx"
+    protected.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    refuse(assistant, protected, "mot de passe", "sans protection")
+
+
 def test_truncated_and_corrupted_pdf(assistant, tmp_path):
     data = CAE.read_bytes()
     truncated = tmp_path / "tronque.pdf"

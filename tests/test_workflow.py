@@ -119,6 +119,11 @@ def reply_for(q: Question, strategy) -> dict:
     }[q.extractor]
 
 
+# Every number of the replies above, as the user wrote them: a number the user did not write is not recorded.
+USER_TEXT = ("réponse de l'utilisateur : 55 min (2024) ; budget de 120 000 € (2025) ; 15 000 € ; de 10 contacts (2024) "
+             "à 50 (2027) ; DREES 2015")
+
+
 def _items(strategy, stage):
     return [ref.item for ref in iter_items(strategy, stage)]
 
@@ -139,7 +144,7 @@ def test_full_walk_through_all_stages(setup):
         q = view.next
         assert q is not None and q.required, view.gate.reasons
         replies.queue.append(reply_for(q, strategy))
-        result = engine.answer("dinan", "réponse de l'utilisateur")
+        result = engine.answer("dinan", USER_TEXT)
         assert result.changes, (q.id, result.message)
         assert "J'ai enregistré" in result.message
         answers += 1
@@ -191,6 +196,24 @@ def test_agenda_moves_on_as_items_are_added(setup):
     assert s.cadrage.territory.code_insee == "22050" and s.cadrage.territory.settlement == "urbain"
     assert result.next_question.id == "cadrage.ambition"
     assert "le code INSEE ou le numéro SIREN" not in agenda(s).missing
+
+
+def test_numbers_the_user_did_not_write_are_not_recorded(setup):
+    engine, storage, replies = setup
+    s = storage.load("dinan")
+    s.current_stage = "diagnostic"
+    storage.save(s)
+    replies.queue.append({"forces": ["les artisans recrutent"], "faiblesses": ["les jeunes partent"], "chiffres": [
+        {"libelle": "artisans qui recrutent", "valeur": 1000, "unite": "personnes", "annee": 2024},
+        {"libelle": "trajet vers la gare", "valeur": 15, "unite": "min", "annee": 2023}]})
+    result = engine.answer("dinan", "Les artisans recrutent, les jeunes partent ; la gare est à 15 minutes.",
+                           question_id="diagnostic.axe.main_oeuvre")
+    s = storage.load("dinan")
+    [evidence] = s.diagnostic.evidence  # the invented 1 000 is gone, with its constat
+    assert evidence.figure.value == 15 and evidence.figure.year is None  # and so is the invented year
+    assert "le nombre 1000 ne figure pas dans votre réponse : il n'est pas enregistré" in result.warnings
+    assert any("2023" in w for w in result.warnings)
+    assert [x.text for x in s.diagnostic.strengths] == ["les artisans recrutent"]
 
 
 def test_invalid_code_is_refused_with_a_warning(setup):

@@ -23,7 +23,7 @@ from .artifacts import (
     check_stage,
 )
 from .drafting import apply_draft, gather, render_passages
-from .extraction import Change, Merged
+from .extraction import Change, Merged, keep_written_numbers
 from .levers import LeverCheck, StepCheck
 from .prompting import describe_fields, load_prompt
 from .provenance import STAKEHOLDER_LABELS, InterviewSource, Provenance, StakeholderType, UserSource
@@ -112,7 +112,7 @@ class WorkflowEngine:
                                                     territory=_territory(strategy), question=question.text,
                                                     answer=text, fields=describe_fields(extractor.model))},
         ]
-        extracted = self.chat.complete_json(messages, extractor.model)
+        extracted, invented = keep_written_numbers(self.chat.complete_json(messages, extractor.model), text)
 
         def source() -> Provenance:
             if interview_with:
@@ -124,6 +124,7 @@ class WorkflowEngine:
         except ValidationError as e:
             raise WorkflowError(f"Réponse non enregistrée : {e.errors()[0]['msg']}",
                                 fix="reformulez votre réponse plus précisément") from e
+        merged.warnings[:0] = invented
         if merged.changes:
             if question.id in strategy.skipped:
                 strategy.skipped.remove(question.id)

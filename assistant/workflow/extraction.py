@@ -19,6 +19,7 @@ from .agenda import Question
 from .artifacts import Figure, Item, Strategy, Target
 from .items import add_item, iter_items
 from .provenance import Provenance
+from .quotes import figure_supported
 
 SourceFactory = Callable[[], Provenance]
 """Makes a fresh provenance for each new item or figure (user answer, interview, verified document…)."""
@@ -101,6 +102,41 @@ class Extractor:
     key: str
     model: type[BaseModel]
     merge: MergeFn
+
+
+# --- numbers the person did not write ------------------------------------------------------------------
+
+
+def keep_written_numbers(extracted: BaseModel, text: str) -> tuple[BaseModel, list[str]]:
+    """Remove from ``extracted`` every number that ``text`` does not contain, and say so.
+
+    A small model asked for « chiffres » fills them in, even when the person wrote none: a number that would be
+    recorded as « indiqué par l'utilisateur » must be one the user wrote. An optional number becomes null; a list
+    element that needs it (a figure without its value) is dropped whole.
+    """
+    warnings: list[str] = []
+
+    def clean_model(model: BaseModel) -> BaseModel | None:
+        data: dict[str, Any] = {}
+        for name, field_info in type(model).model_fields.items():
+            value = getattr(model, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if not figure_supported(float(value), text):
+                    warnings.append(f"le nombre {value:g} ne figure pas dans votre réponse : il n'est pas enregistré")
+                    if field_info.is_required():
+                        return None
+                    value = None
+            elif isinstance(value, BaseModel):
+                value = clean_model(value)
+                if value is None and field_info.is_required():
+                    return None
+            elif isinstance(value, list):
+                value = [v for v in (clean_model(x) if isinstance(x, BaseModel) else x for x in value) if v is not None]
+            data[name] = value
+        return type(model).model_construct(**data)
+
+    cleaned = clean_model(extracted)
+    return (cleaned if cleaned is not None else extracted), warnings
 
 
 # --- helpers shared by the stage modules ---------------------------------------------------------------

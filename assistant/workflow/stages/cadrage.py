@@ -34,7 +34,7 @@ class AmbitionExtrait(Extract):
 class PartiePrenanteExtraite(Extract):
     type: StakeholderType
     attentes: list[str] = []
-    participation: Involvement | None = None
+    participation: Involvement | None = Field(None, description="non_associe seulement si elle ne participe pas")
     comment: str | None = Field(None, description="Comment elle participe : comité, atelier, enquête…")
 
 
@@ -108,8 +108,11 @@ def _ambition(s: Strategy, x: AmbitionExtrait, q: Question, source: SourceFactor
 
 
 def _involvement(value: Involvement | None, how: str) -> Involvement:
-    # Saying how an actor takes part means it is at least consulted.
-    return value or ("consulte" if how else "non_associe")
+    # Saying how an actor takes part means it is at least consulted, whatever a small model picked (it tends to
+    # pick the first choice of the list, « non_associe »).
+    if how and value in (None, "non_associe"):
+        return "consulte"
+    return value or "non_associe"
 
 
 def _stakeholders(s: Strategy, x: PartiesPrenantesExtrait, q: Question, source: SourceFactory) -> Merged:
