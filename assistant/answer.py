@@ -130,8 +130,9 @@ class Answerer:
             yield Event("final", answer=Answer(answer=text, covered=False, timings=timings, passages=passages),
                         question=standalone)
             return
-        numbered = "\n\n".join(f"[{i}] ({p.label})\n{trim_passage(p.chunk.text, standalone, self.passage_chars)}"
-                               for i, p in enumerate(passages, 1))
+        numbered = "\n\n".join(
+            f"[{i}] ({p.label})\n{_as_data(trim_passage(p.chunk.text, standalone, self.passage_chars))}"
+            for i, p in enumerate(passages, 1))
         messages = [
             {"role": "system", "content": prompts.render("answer_system", self.prompts_dir)},
             {"role": "user", "content": prompts.render("answer_user", self.prompts_dir, passages=numbered,
@@ -179,6 +180,14 @@ class Answerer:
                 final = event.answer
         assert final is not None
         return final
+
+
+_DELIMITER = re.compile(r"</?\s*documents\s*>", re.IGNORECASE)
+
+
+def _as_data(text: str) -> str:
+    """A document cannot close the <documents> block and speak as the user: its delimiters are defused."""
+    return _DELIMITER.sub(lambda m: m.group().replace("<", "‹").replace(">", "›"), text)
 
 
 _FOLLOW_UP = re.compile(r"^(et|mais|aussi|pour|qu'en|quid|idem|même|alors|ensuite|plus)\b|\b(ça|cela|celui|celle|"

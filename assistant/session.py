@@ -66,6 +66,12 @@ class ProjectSpace:
         self.assistant = assistant
         self.name = check_project_name(project)
         self.slug = slugify(self.name)
+        # One folder per slug: « Dinan » and « DINAN » would share uploads and strategy while their indexed
+        # documents stay apart. Refuse the look-alike instead of mixing two territories.
+        for other in assistant.projects():
+            if other != self.name and slugify(other) == self.slug:
+                raise InputError(f"Le projet « {other} » existe déjà sous un nom presque identique à « {self.name} »",
+                                 fix=f"choisissez « {other} » dans la liste, ou donnez un nom vraiment différent")
         self.dir = assistant.settings.projects_dir.resolve() / self.slug
         self.uploads = self.dir / UPLOADS_DIR
 

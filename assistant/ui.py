@@ -579,6 +579,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return
             if space:
                 allow(space)
+            current = space.name if space else None
+            if any(t.get("project") != current for t in history):
+                history = []  # memory never follows a project switch (API clients skip the dropdown event)
             msgs.append({"role": "user", "content": q})
             pending = {"role": "assistant", "content": "…"}
             msgs.append(pending)
@@ -588,7 +591,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             thought = None
             text = ""
             try:
-                for event in assistant.ask_stream(q, space.name if space else None, [Turn(**t) for t in history]):
+                turns = [Turn(t["question"], t["answer"]) for t in history]
+                for event in assistant.ask_stream(q, current, turns):
                     if event.kind == "passages":
                         thought = {"role": "assistant", "content": passages_markdown(event.passages, space),
                                    "metadata": {"title": f"Passages consultés ({len(event.passages)})",
@@ -604,7 +608,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         pending["content"] = answer_markdown(answer, space)
                         if thought is not None:
                             thought["metadata"]["status"] = "done"
-                        history.append({"question": event.question, "answer": answer.answer})
+                        history.append({"question": event.question, "answer": answer.answer, "project": current})
                         seconds = answer.timings.total_ms / 1000
                         done = (f"Réponse sourcée ({len(answer.citations)} source(s)) en {seconds:.1f} s."
                                 if answer.covered else "Question non couverte par les documents indexés.")

@@ -183,7 +183,7 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
         f"{platform.python_version()}.",
         "",
         f"Application réelle (`ui.start`) sur 127.0.0.1, {model}, index de {len(DOCS)} documents du corpus. "
-        f"Chaque utilisateur a sa propre session gradio_client et pose {args.questions} questions à la suite par "
+        f"Chaque utilisateur a sa propre session gradio_client et pose {args.questions} question(s) à la suite par "
         "l'API `/respond` de la page ; latence = de l'envoi à la réponse finale vérifiée.",
         "",
         "| concurrence serveur | utilisateurs | requêtes | réponses | erreurs | débit (réponses/s) | p50 (s) | "

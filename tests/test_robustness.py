@@ -382,7 +382,6 @@ def test_prompt_injection_stays_data(tmp_path):
     assert system2 == system["content"]  # the system prompt never changes with the documents
 
 
-@pytest.mark.xfail(strict=True, reason="answer.py must neutralise <documents> tags inside passages (see report)")
 def test_prompt_injection_cannot_close_the_documents_block(tmp_path):
     chat = FakeChat(["Le port de plaisance de Dinan attire les visiteurs [1]."])
     a = make_assistant(tmp_path / "data", chat=chat)

@@ -172,15 +172,15 @@ ANSWERS: dict[str, dict | str] = {
 
 QUOTE_DESTINATION = ("Développer l’attractivité de la destination « Dinan-Cap Fréhel » et promouvoir une "
                      "destination touristique durable et de proximité")
-QUOTE_DATA = "certaines donnée utilisées sont anciennes (2010 pour certaines ) voire erronées"
-QUOTE_BUDGET = "Pas de budget programmé ; comment cette action peut-elle fonctionner ?"
+QUOTE_MEETINGS = "aucune réunion n’est, à notre connaissance, prévue pour présenter ce PCAET dans les communes"
+QUOTE_BUDGET = "Les moyens financiers ne sont pas précisés"
 DRAFTS = {"DiagnosticBrouillon": {"elements": [
     {"extrait": QUOTE_DESTINATION, "passage": 6, "categorie": "force",
      "texte": "Une destination touristique durable et de proximité, « Dinan-Cap Fréhel »"},
-    {"extrait": QUOTE_DATA, "passage": 5, "categorie": "faiblesse",
-     "texte": "Un diagnostic intercommunal aux données anciennes (2010)"},
-    {"extrait": QUOTE_BUDGET, "passage": 1, "categorie": "menace",  # wrong number: found in passage 3 anyway
-     "texte": "Des actions publiques annoncées sans budget"},
+    {"extrait": QUOTE_MEETINGS, "passage": 6, "categorie": "faiblesse",
+     "texte": "Aucune réunion prévue dans les communes pour présenter le plan climat"},
+    {"extrait": QUOTE_BUDGET, "passage": 1, "categorie": "menace",  # wrong number: found in passage 4 anyway
+     "texte": "Des actions publiques annoncées sans moyens financiers"},
     {"extrait": "Plouvenec possède une gare TGV directe vers Paris", "passage": 2, "categorie": "force",
      "texte": "Gare TGV"},
     {"extrait": "", "passage": None, "categorie": "opportunite", "texte": "Navettes estivales vers les plages"},
@@ -265,7 +265,7 @@ def test_replay_goes_from_cadrage_to_tableau_de_bord_with_valid_json_and_sources
     # PDF pages are 1-based and exact: checked against pypdf's own text of that page, not our chunks.
     pdf = PdfReader(REPO.parent / "shared" / "corpus" / AVIS)
     cited = {(d.provenance.page, d.provenance.quote) for d in documents if d.provenance.file.endswith(".pdf")}
-    assert {page for page, _ in cited} == {2, 3}
+    assert {page for page, _ in cited} == {1}
     assert all(quote_occurs(quote, pdf.pages[page - 1].extract_text()) for page, quote in cited)
 
     shown = json.loads(run("project", "show", PROJECT, "--json").stdout)
