@@ -745,7 +745,8 @@ def start(assistant: Assistant, host: str | None = None, port: int | None = None
           block: bool = True) -> gr.Blocks:
     settings = assistant.settings
     app = build_app(assistant)
-    app.queue(default_concurrency_limit=settings.server.concurrency)
+    # Bounded: beyond 64 waiting requests people get a clear "queue full" instead of an endless wait.
+    app.queue(default_concurrency_limit=settings.server.concurrency, max_size=64)
     app.launch(server_name=host or settings.server.host, server_port=port or settings.server.port,
                prevent_thread_lock=not block, quiet=not block, **launch_options(settings))
     return app
