@@ -275,7 +275,6 @@ def config() -> None:
     _out_json(Settings().public_dump())
 
 
-
 @app.command("eval")
 def eval_(
     questions: Annotated[Path, typer.Option("--questions", "-q", help="Fichier de questions JSON lines (format de "
@@ -296,7 +295,7 @@ def eval_(
         items = load_questions(questions)
         if not assistant.documents(project):
             _missing_project(project)
-        assistant.ensure_knowledge()  # as when serving: the method is searched with the project
+        assistant.ensure_knowledge(progress=_progress)  # as when serving: the method is searched too
         result = evaluate(assistant, items, project, k=k, answers=answers, questions_file=str(questions),
                           progress=_progress)
         path = write_report(result, report or default_report_path(assistant.settings.data_dir, project))
@@ -323,7 +322,7 @@ def eval_(
     typer.echo(f"Rapport par question : {path}")
 
 
-def _missing_project(project: str) -> str:
+def _missing_project(project: str) -> None:
     typer.secho(f"Erreur : le projet « {project} » n'a aucun document — indexez-les d'abord avec « python -m "
                 f"assistant ingest DOSSIER --project {project} ».", err=True, fg="red")
     raise typer.Exit(1)
