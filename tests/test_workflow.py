@@ -435,6 +435,24 @@ def test_draft_ignores_passages_too_short_to_prove_anything(tmp_path):
     assert "Service tourisme" not in replies.chat.calls[-1][-1]["content"]
 
 
+def test_draft_drops_quotes_that_are_only_a_section_title(tmp_path):
+    replies = Replies()
+    text = ("Axe 1 : Garantir une bonne accessibilité du territoire\n- création d'un réseau de transport périurbain "
+            "DINAMO! (4 lignes : Taden, Lanvallay, Quévert, Dinan)")
+    chunk = passage(text, file="fiche24.md", page=None)
+    chunk.chunk.section = "Présentation de l'action > Axe 1 : Garantir une bonne accessibilité du territoire"
+    engine = WorkflowEngine(replies.chat, ProjectStorage(tmp_path), search=lambda q: [chunk])
+    engine.start("Dinan")
+    replies.queue.append({"elements": [
+        {"extrait": "Axe 1 : Garantir une bonne accessibilité du territoire", "passage": 1, "categorie": "force",
+         "texte": "Bonne accessibilité"},
+        {"extrait": "création d'un réseau de transport périurbain DINAMO!", "passage": 1, "categorie": "force",
+         "texte": "Un réseau de transport périurbain"}]})
+    result = engine.propose_draft("dinan", "diagnostic")
+    assert [c.label for c in result.changes] == ["Un réseau de transport périurbain"]
+    assert result.dropped == ["« force / Bonne accessibilité » : l'extrait cité est un titre de section, pas un constat"]
+
+
 def test_quote_and_number_helpers():
     assert quote_occurs("« Dinan bénéficie d'une gare TER »", DOC)
     assert not quote_occurs("gare TER", DOC)  # too short to prove anything

@@ -130,10 +130,12 @@ def _diagnostic(s: Strategy) -> Found:
     if len(sourced) < MIN_SOURCED_SWOT:
         missing.append(f"au moins {MIN_SOURCED_SWOT} force ou faiblesse sourcée par un document ou une donnée "
                        "officielle (aucune pour l'instant)")
-        qs.append(Question(id="diagnostic.sources", stage="diagnostic", extractor="swot_source",
-                           text=f"Quelle force ou faiblesse de {name} s'appuie sur une source vérifiable : un "
-                           "document ou une donnée officielle (INSEE, Observatoire des territoires…) ? Donnez le "
-                           "constat, la source et son année — ou tapez /brouillon pour la tirer de vos documents."))
+    # Always open (a sourced constat is never too many); required only while none exists.
+    qs.append(Question(id="diagnostic.sources", stage="diagnostic", extractor="swot_source",
+                       required=len(sourced) < MIN_SOURCED_SWOT,
+                       text=f"Quelle force ou faiblesse de {name} s'appuie sur une source vérifiable : un document "
+                       "ou une donnée officielle (INSEE, Observatoire des territoires…) ? Donnez le constat, la "
+                       "source et son année — ou tapez /brouillon pour la tirer de vos documents."))
     if not d.targets:
         missing.append("au moins 1 cible prioritaire")
         qs.append(Question(id="diagnostic.cibles", stage="diagnostic", extractor="cibles",

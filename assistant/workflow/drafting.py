@@ -15,7 +15,7 @@ from ..schemas import Passage
 from .artifacts import Strategy
 from .extraction import DraftElement, DraftSpec, Merged
 from .provenance import DocumentSource, HypothesisSource, Provenance
-from .quotes import quote_occurs, unsupported_numbers
+from .quotes import clean_quote, quote_occurs, unsupported_numbers
 
 Search = Callable[[str], list[Passage]]
 MAX_PASSAGES = 6
@@ -64,6 +64,14 @@ def resolve_source(element: DraftElement, passages: Sequence[Passage]) -> Proven
     return None
 
 
+def is_heading(quote: str, section: str | None) -> bool:
+    """A quote that is only the title of its section (« Axe 1 : Garantir… ») states nothing: small models copy
+    headings because they look like claims."""
+    if not section:
+        return False
+    return clean_quote(quote) in {clean_quote(part) for part in section.split(">")}
+
+
 def _texts(element: BaseModel) -> list[str]:
     texts: list[str] = []
     for name in type(element).model_fields:
@@ -86,6 +94,9 @@ def apply_draft(strategy: Strategy, spec: DraftSpec, elements: Sequence[DraftEle
         source = resolve_source(element, passages)
         if source is None:
             dropped.append(f"« {summary} » : l'extrait cité ne figure dans aucun passage")
+            continue
+        if isinstance(source, DocumentSource) and is_heading(source.quote, source.section):
+            dropped.append(f"« {summary} » : l'extrait cité est un titre de section, pas un constat")
             continue
         if isinstance(source, DocumentSource):
             invented = sorted({n for t in _texts(element) for n in unsupported_numbers(t, source.quote)})
