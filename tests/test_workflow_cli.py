@@ -338,6 +338,20 @@ def test_diagnostic_gate_wants_three_and_three_with_one_sourced(run):
     assert "sourcée" not in out.split("> /etat")[1].split("Leviers")[0]
     weak = [w for w in run.strategy().diagnostic.weaknesses if w.provenance.kind == "donnee_officielle"]
     assert weak and weak[0].provenance.year == 2015
+    # The year written inside the source is enough (what the real model does); no year at all is refused.
+    with_year = "Faiblesse : pas de bus le dimanche. Source : PCAET 2021-2026 de Dinan Agglomération, année 2021."
+    no_year = "Faiblesse : peu de commerces. Source : enquête de la mairie."
+    run.chat.answers[with_year] = {"constats": [{"categorie": "faiblesse", "texte": "pas de bus le dimanche",
+                                                 "source": "PCAET 2021-2026 de Dinan Agglomération, année 2021",
+                                                 "annee": None}]}
+    run.chat.answers[no_year] = {"constats": [{"categorie": "faiblesse", "texte": "peu de commerces",
+                                               "source": "enquête de la mairie", "annee": None}]}
+    out = run.replay([{"say": with_year, "question": "diagnostic.sources"},
+                      {"say": no_year, "question": "diagnostic.sources"}]).stdout
+    assert "« enquête de la mairie » sans année" in out
+    years = {w.text: w.provenance.year for w in run.strategy().diagnostic.weaknesses
+             if w.provenance.kind == "donnee_officielle"}
+    assert years == {"accès aux médecins faible": 2015, "pas de bus le dimanche": 2021}
 
 
 # --- going back, resuming, malformed replies --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field
@@ -118,11 +119,12 @@ def _sourced(s: Strategy, x: SwotSourceExtrait, q: Question, source: SourceFacto
             merged.warnings.append(f"« {text} » enregistré sans source : précisez le document ou le jeu de "
                                    "données")
             continue
-        if c.annee is None or not 1800 <= c.annee <= 2100:
+        year = c.annee if c.annee is not None else _last_year(dataset)  # « INSEE, recensement 2021 »
+        if year is None or not 1800 <= year <= 2100:
             merged.warnings.append(f"source « {dataset} » sans année : « {text} » non enregistré comme sourcé, "
                                    "précisez l'année des données")
             continue
-        cited = OfficialDataSource(dataset=dataset, year=c.annee, confirmed=True, confirmed_at=now_iso())
+        cited = OfficialDataSource(dataset=dataset, year=year, confirmed=True, confirmed_at=now_iso())
         field, what = _SWOT_FIELDS[c.categorie]
         existing = next((i for i in getattr(s.diagnostic, field) if norm(i.text) == norm(text)), None)
         if existing is not None:
@@ -131,6 +133,11 @@ def _sourced(s: Strategy, x: SwotSourceExtrait, q: Question, source: SourceFacto
         else:
             merged.add(s, STAGE, field, SwotItem(text=text, provenance=cited), what)
     return merged
+
+
+def _last_year(text: str) -> int | None:
+    years = re.findall(r"\b(1[89]\d\d|20\d\d)\b", text)
+    return int(years[-1]) if years else None
 
 
 def _add_named(s: Strategy, field: str, cls: type, what: str, name: str, reason: str, source: Provenance,
