@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Settings
+from .config import shared_dir, Settings
 from .errors import AssistantError
 
 _FRENCH = {
@@ -645,7 +645,7 @@ def _territory_data(communes: Optional[Path], indicateurs: Optional[Path], meta:
     from .config import PROJECT_ROOT
     from .territory import TerritoryData
 
-    default = TerritoryData.from_corpus(PROJECT_ROOT.parent / "shared" / "corpus")
+    default = TerritoryData.from_corpus(shared_dir() / "corpus")
     paths = (communes or default.communes_csv, indicateurs or default.indicators_csv, meta or default.indicators_meta)
 
     def stamp(path: Path) -> tuple:

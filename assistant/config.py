@@ -14,6 +14,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def shared_dir() -> Path:
+    """The team's shared material (corpus, eval questions): ``../shared`` beside the checkout.
+
+    ``ASSISTANT_SHARED_DIR`` overrides it, for a checkout made elsewhere (e.g. a CI clone in /tmp).
+    """
+    import os
+
+    if os.environ.get("ASSISTANT_SHARED_DIR"):
+        return Path(os.environ["ASSISTANT_SHARED_DIR"])
+    for candidate in (PROJECT_ROOT.parent / "shared", Path("/work/shared")):
+        if candidate.is_dir():
+            return candidate
+    return PROJECT_ROOT.parent / "shared"
+
+
 class LLMSettings(BaseModel):
     provider: Literal["embedded", "openai"] = Field(
         "embedded",

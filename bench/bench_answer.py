@@ -32,8 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus"
-DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+from assistant.config import shared_dir  # noqa: E402
+
+CORPUS = shared_dir() / "corpus"
+DEV = shared_dir() / "eval" / "dev.jsonl"
 OUT = ROOT / "bench" / "results" / "answer.md"
 SMALL_SET = [
     "lassembleuse__dinan-pcaet/avis-codev_pcaet_dinan_2022.pdf",
@@ -177,11 +179,15 @@ def main() -> None:
             if proc.returncode:
                 sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
             out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
     ours, raw = out["ours"], out["raw"]
     # Pair the answers: ours may refuse without calling the model (below the coverage threshold).
     generated = [r for r in ours["rows"] if r["called_model"]]
     assert len(generated) == len(raw["rows"])
-    pairs = list(zip(generated, raw["rows"]))[1:]
+    # A reply that is the NON_COUVERT sentinel is never streamed by ours (no first token): not paired either.
+    pairs = [p for p in list(zip(generated, raw["rows"]))[1:] if p[0]["ttft_s"] is not None and p[1]["ttft_s"]]
+    sentinel = sum(1 for r in generated[1:] if r["ttft_s"] is None)
     refused_without_model = len(ours["rows"]) - len(generated)
     o_ttft, r_ttft = med(p[0]["ttft_s"] for p in pairs), med(p[1]["ttft_s"] for p in pairs)
     o_total, r_total = med(p[0]["total_s"] for p in pairs), med(p[1]["total_s"] for p in pairs)
@@ -195,7 +201,8 @@ def main() -> None:
         f"Index: {'`' + args.data_dir + '`, project `' + args.project + '`' if args.data_dir else 'three documents (avis du Conseil de développement de Dinan Agglomération and fiche 29, lassembleuse/dinan-pcaet, MIT; ADEME CAE label rules, incubateur-ademe/territoires-en-transitions, MIT)'} "
         f"plus the method (knowledge/). Questions: the first {len(questions)} answerable ones of `../shared/eval/dev.jsonl` "
         f"on those documents; the first is a warm-up. {refused_without_model} question(s) refused by our coverage rule "
-        "without calling the model (not paired).", "",
+        f"without calling the model, {sentinel} answered NON_COUVERT by the model (never streamed by ours): not paired.",
+        "",
         f"| measure (median over {len(pairs)} answers) | ours (RAG pipeline) | raw llama.cpp |", "|---|---|---|",
         f"| time to first token (s) | {o_ttft:.2f} | {r_ttft:.2f} |",
         f"| total answer time (s) | {o_total:.2f} | {r_total:.2f} |",
@@ -209,9 +216,7 @@ def main() -> None:
         *[f"| {p[0]['question'][:70]} | {p[0]['ttft_s']:.2f} | {p[1]['ttft_s']:.2f} | {p[0]['total_s']:.2f} | "
           f"{p[1]['total_s']:.2f} |" for p in pairs], "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
     print("\n".join(lines))
 
 

@@ -36,8 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus"
-DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+from assistant.config import shared_dir  # noqa: E402
+
+CORPUS = shared_dir() / "corpus"
+DEV = shared_dir() / "eval" / "dev.jsonl"
 OUT = ROOT / "bench" / "results" / "retrieval.md"
 K = 5
 

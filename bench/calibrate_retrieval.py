@@ -22,14 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.config import Settings  # noqa: E402
+from assistant.config import shared_dir, Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.evaluation import (QuestionResult, coverage_rates, is_hit, load_questions,  # noqa: E402
                                   retrieval_metrics, suggest_threshold)
 from assistant.retrieve import dedupe_key, fuse  # noqa: E402
 from assistant.schemas import KNOWLEDGE_PROJECT  # noqa: E402
 
-DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV = shared_dir() / "eval" / "dev.jsonl"
 K = 5
 
 

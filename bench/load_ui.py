@@ -40,7 +40,9 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus"
+from assistant.config import shared_dir  # noqa: E402
+
+CORPUS = shared_dir() / "corpus"
 OUT = ROOT / "bench" / "results" / "load.md"
 DOCS = [
     "lassembleuse__dinan-pcaet/avis-codev_pcaet_dinan_2022.pdf",

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from assistant.config import shared_dir  # noqa: E402
+
+SHARED = shared_dir()
 CORPUS = SHARED / "corpus"
 DEV_QUESTIONS = SHARED / "eval" / "dev.jsonl"
 OUTPUT = REPO / "test-output"

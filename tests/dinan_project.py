@@ -17,8 +17,9 @@ from assistant.workflow.artifacts import (
 from assistant.workflow.items import link
 from assistant.workflow.provenance import DocumentSource, HypothesisSource, UserSource
 from assistant.workflow.storage import ProjectStorage
+from assistant.config import shared_dir
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 PCAET = CORPUS / "lassembleuse__dinan-pcaet"
 AVIS = PCAET / "avis-codev_pcaet_dinan_2022.pdf"
 FICHE29 = PCAET / "pcaet_fiches_actions" / "fiche29.md"

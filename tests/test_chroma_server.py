@@ -20,14 +20,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from assistant.config import Settings, StoreSettings
+from assistant.config import shared_dir, Settings, StoreSettings
 from assistant.core import Assistant
 from assistant.embeddings import HashingEmbedder
 from assistant.errors import StoreError
 from assistant.llm import FakeChat
 from assistant.store import collection_name
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 FICHES = CORPUS / "lassembleuse__dinan-pcaet" / "pcaet_fiches_actions"
 CAE = CORPUS / "incubateur-ademe__territoires-en-transitions" / "CAE_Reglement_label.pdf"
 CHROMA = Path(sys.executable).parent / "chroma"

@@ -21,14 +21,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from assistant.config import Settings
+from assistant.config import shared_dir, Settings
 from assistant.core import Assistant
 from assistant.embeddings import HashingEmbedder
 from assistant.llm import FakeChat
 from assistant.workflow import ProjectStorage, strategy_schema
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 FILES = [
     CORPUS / "incubateur-ademe__territoires-en-transitions" / "CAE_Reglement_label.pdf",
     CORPUS / "incubateur-ademe__territoires-en-transitions" / "ECi_Reglement_label.pdf",

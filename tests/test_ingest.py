@@ -24,8 +24,9 @@ from assistant.errors import (
 )
 from assistant.ingest import IngestLimits, Page, ParsedDocument, chunk_document, detect_type, parse_file
 from assistant.textclean import clean_text
+from assistant.config import shared_dir
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 CORPUS = SHARED / "corpus"
 TET = CORPUS / "incubateur-ademe__territoires-en-transitions"
 CAE = TET / "CAE_Reglement_label.pdf"

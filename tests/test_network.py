@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 
 from assistant import session
-from assistant.config import Settings
+from assistant.config import shared_dir, Settings
 from assistant.core import Assistant
 from assistant.embeddings import HashingEmbedder
 from assistant.llm import FakeChat
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 CAE = CORPUS / "incubateur-ademe__territoires-en-transitions" / "CAE_Reglement_label.pdf"
 FICHE = CORPUS / "lassembleuse__dinan-pcaet" / "pcaet_fiches_actions" / "fiche29.md"
 LOCAL_NAMES = {None, "", "localhost", "localhost.localdomain", "ip6-localhost"}

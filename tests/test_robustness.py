@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 from assistant import session
-from assistant.config import ServerSettings, Settings
+from assistant.config import shared_dir, ServerSettings, Settings
 from assistant.core import MAX_QUESTION_CHARS, Assistant
 from assistant.embeddings import HashingEmbedder
 from assistant.errors import DocumentTooLargeError, InputError
 from assistant.ingest import IngestLimits, parse_file
 from assistant.llm import FakeChat
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 CAE = CORPUS / "incubateur-ademe__territoires-en-transitions" / "CAE_Reglement_label.pdf"
 IMAGE_ONLY = CORPUS / "observatoire-territoires__KitsCarto-GdDebat" / "PORTRAIT_84_auvergne-rhone-alpes_image_only.pdf"
 FICHE = CORPUS / "lassembleuse__dinan-pcaet" / "pcaet_fiches_actions" / "fiche29.md"

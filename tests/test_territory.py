@@ -11,6 +11,7 @@ import pytest
 
 from assistant.errors import ConfigError, DocumentError, EmptyDocumentError, InputError
 from assistant.territory import (
+from assistant.config import shared_dir
     NO_YEAR,
     TerritoryData,
     format_value,
@@ -19,7 +20,7 @@ from assistant.territory import (
     render_card_markdown,
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 COMMUNES_CSV = CORPUS / "datagouv__decoupage-administratif" / "donnees_communes.csv"
 KIT = CORPUS / "observatoire-territoires__KitsCarto-GdDebat"
 DATACOM_CSV = KIT / "datacom.csv"

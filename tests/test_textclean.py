@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.textclean import (
+from assistant.config import shared_dir
     build_lexicon,
     clean_page_texts,
     clean_text,
@@ -22,7 +23,7 @@ from assistant.textclean import (
     strip_running_lines,
 )
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = shared_dir() / "corpus"
 CAE = CORPUS / "incubateur-ademe__territoires-en-transitions" / "CAE_Reglement_label.pdf"
 TETE = CORPUS / "incubateur-ademe__territoires-en-transitions" / "TETE_Referentiel_Climat_Air_Energie_2024.pdf"
 

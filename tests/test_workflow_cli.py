@@ -24,7 +24,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 import assistant.cli as cli
-from assistant.config import Settings
+from assistant.config import shared_dir, Settings
 from assistant.core import Assistant
 from assistant.embeddings import HashingEmbedder
 from assistant.errors import InputError
@@ -211,7 +211,7 @@ def new_project(run: Cli, *, documents: bool = False) -> None:
     out = run("project", "new", PROJECT, "--type", "commune", "--code", "22999").stdout
     assert f"Projet « {PROJECT} » créé" in out
     if documents:
-        corpus = REPO.parent / "shared" / "corpus"
+        corpus = shared_dir() / "corpus"
         run("ingest", corpus / FICHE, corpus / AVIS, "--project", PROJECT)
 
 
@@ -263,7 +263,7 @@ def test_replay_goes_from_cadrage_to_tableau_de_bord_with_valid_json_and_sources
         texts = [c.text for c in assistant.docstore.chunks(PROJECT) if (c.file, c.page) == (p.file, p.page)]
         assert any(quote_occurs(p.quote, t) for t in texts), (p.file, p.page, p.quote)
     # PDF pages are 1-based and exact: checked against pypdf's own text of that page, not our chunks.
-    pdf = PdfReader(REPO.parent / "shared" / "corpus" / AVIS)
+    pdf = PdfReader(shared_dir() / "corpus" / AVIS)
     cited = {(d.provenance.page, d.provenance.quote) for d in documents if d.provenance.file.endswith(".pdf")}
     assert {page for page, _ in cited} == {1}
     assert all(quote_occurs(quote, pdf.pages[page - 1].extract_text()) for page, quote in cited)

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import PROJECT_ROOT
+from ..config import shared_dir, PROJECT_ROOT
 from ..errors import InputError, WorkflowError
 from ..workflow.artifacts import Strategy, strategy_schema
 from .blocks import Document
@@ -27,7 +27,7 @@ __all__ = ["DEFAULT_SOURCES_MD", "FORMATS", "ExportResult", "default_name", "exp
 
 FORMATS = ("docx", "odt", "md", "xlsx", "ods", "csv", "json")
 SHEET_FORMATS = ("xlsx", "ods", "csv")
-DEFAULT_SOURCES_MD = PROJECT_ROOT.parent / "shared" / "corpus" / "SOURCES.md"
+DEFAULT_SOURCES_MD = shared_dir() / "corpus" / "SOURCES.md"
 
 
 @dataclass
