@@ -9,9 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from assistant.config import shared_dir
+
 from assistant.errors import ConfigError, DocumentError, EmptyDocumentError, InputError
 from assistant.territory import (
-from assistant.config import shared_dir
     NO_YEAR,
     TerritoryData,
     format_value,

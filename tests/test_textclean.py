@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.textclean import (
 from assistant.config import shared_dir
+
+from assistant.textclean import (
     build_lexicon,
     clean_page_texts,
     clean_text,
