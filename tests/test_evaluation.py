@@ -1,7 +1,8 @@
 """Evaluation: gold matching, metrics, the real retrieval pipeline (e5 + Chroma in tmp) and the `eval` command.
 
 Corpus files: Conseil de développement de Dinan Agglomération (avis PCAET, lassembleuse/dinan-pcaet, MIT),
-fiche 29 of the Dinan PCAET (same repo), ADEME CAE label rules (incubateur-ademe/territoires-en-transitions, MIT).
+fiche 29 of the Dinan PCAET (same repo), ADEME rules of the Économie circulaire label (incubateur-ademe/
+territoires-en-transitions, MIT).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from assistant.schemas import Answer, Chunk, Citation, Passage
 FILES = [
     "lassembleuse__dinan-pcaet/avis-codev_pcaet_dinan_2022.pdf",
     "lassembleuse__dinan-pcaet/pcaet_fiches_actions/fiche29.md",
-    "incubateur-ademe__territoires-en-transitions/CAE_Reglement_label.pdf",
+    "incubateur-ademe__territoires-en-transitions/ECi_Reglement_label.pdf",
 ]
 QUESTIONS = [
     {"id": "q-pdf", "question": "Quelle fiche action manque au PCAET de Dinan Agglomération selon le Conseil de "
@@ -34,13 +35,15 @@ QUESTIONS = [
      "Agglomération ?", "answer": "Cinq valeurs.",
      "file": "corpus/lassembleuse__dinan-pcaet/pcaet_fiches_actions/fiche29.md", "page": None,
      "quote": "associé à cinq valeurs intrinsèques, à savoir un tourisme"},
-    {"id": "q-label", "question": "Sur combien de points est évalué le label Climat-Air-Énergie ?",
-     "answer": "500 points.", "file": "corpus/incubateur-ademe__territoires-en-transitions/CAE_Reglement_label.pdf",
-     "page": 3, "quote": "Le maximum de points du label est de 500 points."},
+    {"id": "q-label", "question": "Quelles collectivités peuvent candidater au label Économie circulaire ?",
+     "answer": "Les collectivités et les EPCI.",
+     "file": "corpus/incubateur-ademe__territoires-en-transitions/ECi_Reglement_label.pdf", "page": 1,
+     "quote": "Le label s’adresse aux collectivités et établissements publics de coopération intercommunale"},
     # A gold page that no passage can come from: the metric must count it as a miss.
-    {"id": "q-wrong-page", "question": "Sur combien de points est évalué le label Climat-Air-Énergie ?",
-     "answer": "500 points.", "file": "corpus/incubateur-ademe__territoires-en-transitions/CAE_Reglement_label.pdf",
-     "page": 99, "quote": "Le maximum de points du label est de 500 points."},
+    {"id": "q-wrong-page", "question": "Quelles collectivités peuvent candidater au label Économie circulaire ?",
+     "answer": "Les collectivités et les EPCI.",
+     "file": "corpus/incubateur-ademe__territoires-en-transitions/ECi_Reglement_label.pdf", "page": 99,
+     "quote": "Le label s’adresse aux collectivités et établissements publics de coopération intercommunale"},
     {"id": "q-uncovered", "question": "Combien de nuitées touristiques Dinan Agglomération a-t-elle enregistrées "
      "en 2023 ?", "answer": "NON_COUVERT", "file": None, "page": None, "quote": None},
 ]
@@ -101,7 +104,7 @@ def _fake_reply(messages) -> str:
         return "NON_COUVERT"
     first = user.split("[1] (", 1)[1].split("\n", 1)[1].split("\n\n[2]", 1)[0].split("</documents>")[0]
     sentence = first.strip().split(". ")[0][:200]
-    extra = " Cela représente 4242 points." if "points" in user.split("Question :")[-1] else ""
+    extra = " Cela représente 4242 collectivités." if "label" in user.split("Question :")[-1] else ""
     return f"{sentence} [1].{extra}"
 
 
