@@ -141,8 +141,7 @@ class LlamaCppChat(ChatModel):
 
         key = json.dumps(schema, sort_keys=True)
         if key not in self._grammars:
-            # Field order matters to the model (quote before the category that depends on it): keep the schema's.
-            self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            self._grammars[key] = LlamaGrammar.from_json_schema(key, verbose=False)
         return self._grammars[key]
 
     def _stream(self, messages, *, max_tokens, temperature, schema):

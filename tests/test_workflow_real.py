@@ -1,8 +1,7 @@
 """The guided method through the CLI with the REAL embedded model and real E5 embeddings: slow, run in CI on purpose.
 
-A short replay (one model call, ~3-5 min on a busy 2-core machine): the cadrage gate passed with a recorded reason,
-then the diagnostic drafted from a real PDF and a real action fiche (reading answers with the real model is tested in
-``test_workflow.py``). Every quote the model cites must occur, verbatim, in the page it
+A short replay: one answer read by the model (cadrage), a gate passed with a recorded reason, then the diagnostic
+drafted from a real PDF and a real action fiche. Every quote the model cites must occur, verbatim, in the page it
 names — checked against pypdf's own text of that page, not only against our chunks.
 
 Documents: ``lassembleuse__dinan-pcaet`` (MIT repo): the opinion of the Conseil de développement de Dinan
@@ -53,7 +52,9 @@ def test_real_model_fills_the_diagnostic_from_documents_with_verified_citations(
     run("ingest", PDF, FICHE, "--project", PROJECT)
     script = tmp_path / "script.json"
     script.write_text(json.dumps([
-        "/forcer test abrégé : le cadrage n'est pas l'objet de ce test",
+        {"say": "Plouvenec est une commune rurale qui veut attirer de jeunes familles d'ici 2030.",
+         "question": "cadrage.caractere"},
+        "/forcer test abrégé : les parties prenantes ne sont pas l'objet de ce test",
         "/brouillon",
     ], ensure_ascii=False), encoding="utf-8")
     start = time.perf_counter()
@@ -67,7 +68,9 @@ def test_real_model_fills_the_diagnostic_from_documents_with_verified_citations(
     assert data["failed"] == [], transcript
 
     strategy = ProjectStorage(tmp_path / "data" / "projects").load(SLUG)
-    assert strategy.cadrage.territory.code_insee == "22999"
+    territory = strategy.cadrage.territory
+    assert territory.code_insee == "22999"  # the declared code, never one the model made up
+    assert territory.settlement == "rural", territory
     assert strategy.current_stage == "diagnostic" and strategy.overrides[0].stage == "cadrage"
 
     # The draft: at least one item cited from a document; the rest are hypotheses; nothing confirmed silently.
