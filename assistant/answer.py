@@ -123,7 +123,7 @@ class Answerer:
         passages = result.passages[: self.max_passages]
         yield Event("passages", passages=passages, question=standalone)
         timings = Timings(retrieval_ms=round(retrieval_ms, 1))
-        if not passages or result.best_dense < self.min_dense_score or missing_acronyms(standalone, passages):
+        if not passages or result.best_dense < self.min_dense_score:
             text = not_covered_text(standalone)
             timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("token", text=text)
@@ -180,19 +180,6 @@ class Answerer:
                 final = event.answer
         assert final is not None
         return final
-
-
-_ACRONYM = re.compile(r"\b[A-ZÉÈ]{3,}[a-z]?\b")
-
-
-def missing_acronyms(question: str, passages: list[Passage]) -> list[str]:
-    """Acronyms of the question (SRDEII, PCAET…) that no passage mentions: the documents are about something else.
-
-    Embeddings rank a passage on a neighbouring plan high; an acronym the user names and the passages never
-    mention is the clearest sign that the question is not covered, whatever the cosine says.
-    """
-    text = " ".join(p.chunk.text + " " + (p.chunk.section or "") + " " + p.chunk.file for p in passages).upper()
-    return [a for a in dict.fromkeys(_ACRONYM.findall(question)) if a.upper() not in text]
 
 
 _DELIMITER = re.compile(r"</?\s*documents\s*>", re.IGNORECASE)

@@ -79,11 +79,3 @@ def test_standalone_question_is_not_rewritten():
     question = "Quels sont les atouts économiques du territoire de Dinan Agglomération ?"
     _answerer(chat, searched=searched).ask(question, [Turn("Bonjour, qui êtes-vous ?", "Un assistant.")])
     assert searched == [question] and len(chat.calls) == 1
-
-
-def test_question_naming_an_acronym_no_passage_mentions_is_not_covered():
-    chat = FakeChat([])
-    answer = _answerer(chat).ask("Quelles sont les priorités du SRDEII pour le tourisme ?")
-    assert not answer.covered and chat.calls == []
-    chat = FakeChat(["La stratégie vise à allonger la saison touristique [1]."])
-    assert _answerer(chat).ask("Que prévoit la stratégie de tourisme de DINAN ?").covered
