@@ -18,10 +18,9 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
-import jsonschema
 
 from .core import Assistant, check_project_name
-from .errors import InputError, WorkflowError
+from .errors import InputError
 from .indexer import document_name as display_name  # the name people see and cite
 from .schemas import FileReport, Passage
 from .workflow.engine import WorkflowEngine
@@ -177,17 +176,13 @@ class ProjectSpace:
 
     def export_json(self) -> tuple[Path, str]:
         """Write the strategy as JSON, validated against ``strategy.schema.json``; returns the file and a summary."""
+        from .exports import strategy_json
+
         strategy = self.strategy()
-        data = strategy.model_dump(mode="json")
-        try:
-            jsonschema.validate(data, strategy_schema())
-        except jsonschema.ValidationError as e:
-            where = "/".join(str(p) for p in e.absolute_path) or "racine"
-            raise WorkflowError(f"La stratégie de « {self.name} » ne respecte pas son schéma ({where} : "
-                                f"{e.message[:160]})", fix="corrigez l'élément indiqué dans l'onglet Démarche") from e
+        text = strategy_json(strategy)  # one validation rule for the CLI and the UI
         folder = Path(tempfile.mkdtemp(prefix=f"{self.slug}-", dir=export_dir()))
         path = folder / f"strategie-{self.slug}.json"
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         count = sum(1 for _ in iter_items(strategy))
         pending = len(pending_review(strategy))
         summary = (f"Stratégie « {strategy.title} », version {strategy.version}, étape en cours : "
