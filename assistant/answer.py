@@ -47,7 +47,12 @@ def suggest_source(question: str) -> str:
     return "un document du territoire qui traite de ce sujet (rapport, étude, délibération, diagnostic)"
 
 
-def not_covered_text(question: str) -> str:
+def not_covered_text(question: str, absent: list[str] | None = None) -> str:
+    if absent:
+        names = ", ".join(f"« {t} »" for t in absent)
+        return (f"Les documents indexés ne mentionnent nulle part {names} : ils ne couvrent pas cette question et "
+                f"je préfère ne pas inventer de réponse. Pour y répondre, il faudrait ajouter "
+                f"{suggest_source(question)}.")
     return ("Les documents indexés ne couvrent pas cette question : je préfère ne pas inventer de réponse. "
             f"Pour y répondre, il faudrait ajouter {suggest_source(question)}.")
 
@@ -86,7 +91,8 @@ def trim_passage(text: str, question: str, max_chars: int) -> str:
 
 class Answerer:
     def __init__(self, chat: ChatModel, search: SearchFn, *, min_dense_score: float, max_passages: int,
-                 passage_chars: int, prompts_dir: Path = prompts.DEFAULT_DIR, history_turns: int = 3) -> None:
+                 passage_chars: int, prompts_dir: Path = prompts.DEFAULT_DIR, history_turns: int = 3,
+                 absent_terms: Callable[[str], list[str]] | None = None) -> None:
         self.chat = chat
         self.search = search
         self.min_dense_score = min_dense_score
@@ -94,6 +100,7 @@ class Answerer:
         self.passage_chars = passage_chars
         self.prompts_dir = prompts_dir
         self.history_turns = history_turns
+        self.absent_terms = absent_terms or (lambda question: [])
 
     # -- memory -----------------------------------------------------------------------------------
     def standalone(self, question: str, history: list[Turn]) -> str:
@@ -123,8 +130,11 @@ class Answerer:
         passages = result.passages[: self.max_passages]
         yield Event("passages", passages=passages, question=standalone)
         timings = Timings(retrieval_ms=round(retrieval_ms, 1))
-        if not passages or result.best_dense < self.min_dense_score:
-            text = not_covered_text(standalone)
+        # Code decides "not covered" when it can be sure: nothing similar enough, or the question names something
+        # (an acronym, a year, a quoted name) that no indexed document mentions. Otherwise the model may say so.
+        absent = self.absent_terms(standalone) if passages else []
+        if not passages or result.best_dense < self.min_dense_score or absent:
+            text = not_covered_text(standalone, absent)
             timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("token", text=text)
             yield Event("final", answer=Answer(answer=text, covered=False, timings=timings, passages=passages),

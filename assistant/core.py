@@ -17,12 +17,14 @@ from .answer import Answerer, Event, Turn
 from .config import Settings
 from .docstore import DocStore
 from .embeddings import Embedder, build_embedder
+from .grounding import key_terms, term_pattern
 from .errors import AssistantError, InputError
 from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
 from .ingest import IngestLimits
 from .lexical import LexicalCache
 from .llm import ChatModel, build_chat_model
 from .retrieve import SearchResult, merge, search_project
+
 from .schemas import KNOWLEDGE_PROJECT, Answer, DocumentRecord, FileReport
 from .store import VectorStore
 
@@ -240,7 +242,14 @@ class Assistant:
             self.chat, lambda q: self.search(q, project),
             min_dense_score=self.settings.retrieval.min_dense_score,
             max_passages=3 if small else max(self.settings.retrieval.k, 6),
-            passage_chars=600 if small else 1500, prompts_dir=self.settings.prompts_dir)
+            passage_chars=600 if small else 1500, prompts_dir=self.settings.prompts_dir,
+            absent_terms=lambda q: self.absent_terms(q, project))
+
+    def absent_terms(self, question: str, project: str | None) -> list[str]:
+        """Acronyms, years and quoted names of the question that no document of the project nor the method
+        mentions (case-insensitive for letters a–z, as SQLite's LIKE)."""
+        projects = [KNOWLEDGE_PROJECT] + ([check_project_name(project)] if project else [])
+        return [t for t in key_terms(question) if not self.docstore.mentions(projects, term_pattern(t))]
 
     def ask_stream(self, question: str, project: str | None, history: list[Turn] | None = None) -> Iterator[Event]:
         question = check_question(question)

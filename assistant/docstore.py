@@ -43,17 +43,24 @@ class DocStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as e:
             raise StoreError(f"Impossible d'ouvrir la base des documents {self.path} : {e}",
                              fix="vérifiez les droits d'écriture sur le dossier de données (ASSISTANT_DATA_DIR)") from e
         self._lock = threading.RLock()
+
+    def _migrate(self) -> None:
+        """Add what later versions store to a base created by an earlier one (data is kept)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
+        if "pipeline" not in columns:  # 1 = the chunking before section packing
+            self._conn.execute("ALTER TABLE documents ADD COLUMN pipeline INTEGER NOT NULL DEFAULT 1")
 
     def _tx(self):
         return _Transaction(self)
 
     # -- writes -----------------------------------------------------------------------------------
     def replace_document(self, record: DocumentRecord, chunks: list[Chunk], *, title: str | None = None,
-                         empty_pages: Iterable[int] = ()) -> None:
+                         empty_pages: Iterable[int] = (), pipeline: int = 1) -> None:
         """Atomically replace every chunk of (project, file) by ``chunks``."""
         with self._tx() as cur:
             cur.execute("DELETE FROM chunks WHERE project=? AND file=?", (record.project, record.file))
@@ -62,9 +69,10 @@ class DocStore:
                 [(c.id, c.project, c.file, c.doc_type, c.page, c.section, c.start, c.end, c.text,
                   c.content_hash, c.ingested_at) for c in chunks])
             cur.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO documents (project, file, doc_type, content_hash, pages, chunks, ingested_at, "
+                "title, empty_pages, pipeline) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (record.project, record.file, record.doc_type, record.content_hash, record.pages, len(chunks),
-                 record.ingested_at, title, json.dumps(list(empty_pages))))
+                 record.ingested_at, title, json.dumps(list(empty_pages)), pipeline))
             self._bump(cur, record.project)
 
     def mark_embedded(self, ids: list[str]) -> None:
@@ -101,6 +109,23 @@ class DocStore:
     def document(self, project: str, file: str) -> DocumentRecord | None:
         rows = self._documents("AND d.file=?", (project, file))
         return rows[0] if rows else None
+
+    def pipeline(self, project: str, file: str) -> int | None:
+        """Version of the reading/chunking pipeline that indexed this file (None: not indexed)."""
+        with self._lock:
+            row = self._conn.execute("SELECT pipeline FROM documents WHERE project=? AND file=?",
+                                     (project, file)).fetchone()
+        return row[0] if row else None
+
+    def mentions(self, projects: list[str], pattern: str) -> bool:
+        """Whether any chunk (or document title) of ``projects`` matches the SQL LIKE ``pattern``."""
+        marks = ",".join("?" * len(projects))
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT 1 FROM chunks WHERE project IN ({marks}) AND text LIKE ? UNION ALL "
+                f"SELECT 1 FROM documents WHERE project IN ({marks}) AND (title LIKE ? OR file LIKE ?) LIMIT 1",
+                (*projects, pattern, *projects, pattern, pattern)).fetchone()
+        return row is not None
 
     def documents(self, project: str) -> list[DocumentRecord]:
         return self._documents("", (project,))

@@ -122,6 +122,35 @@ def _append_mark(sentence: str, mark: str) -> str:
     return f"{sentence[:m.start()]} {mark}{m.group()}" if m else f"{sentence} {mark}"
 
 
+# -- named things ----------------------------------------------------------------------------------
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]{2,}(?![\w-])")
+_YEAR = re.compile(r"(?<![\d,.])(?:19|20)\d{2}(?![\d,])")
+_QUOTED = re.compile(r"«\s*([^«»]{2,60}?)\s*»|\"([^\"]{2,60})\"")
+_ROMAN = re.compile(r"[IVXLC]+")
+
+
+def key_terms(question: str) -> list[str]:
+    """What a question names precisely: acronyms (SRDEII), years (2023) and short quoted names (« Cap Fréhel »).
+
+    If the indexed documents never mention one of them, they cannot answer the question: this is a sure sign of
+    « not covered », where the similarity of the best passage is not (a question on a missing scheme is still
+    close, in meaning, to the documents about neighbouring schemes).
+    """
+    terms = [m.group() for m in _ACRONYM.finditer(question) if not _ROMAN.fullmatch(m.group())]
+    terms += _YEAR.findall(question)
+    for m in _QUOTED.finditer(question):
+        name = (m.group(1) or m.group(2)).strip()
+        if len(name.split()) <= 4:  # a long quoted title is paraphrased too often to be looked up verbatim
+            terms.append(name)
+    return list(dict.fromkeys(terms))
+
+
+def term_pattern(term: str) -> str:
+    """Hyphens, apostrophes and spaces are interchangeable inside a name (« Dinan-Cap Fréhel » / « Dinan Cap Fréhel »)."""
+    words = [w for w in re.split(r"[\s\-'’]+", normalise(term)) if w]
+    return "%" + "%".join(words) + "%"
+
+
 # -- numbers ----------------------------------------------------------------------------------------
 _NUM = re.compile(r"(?<![\w\[])(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?)(?![\w\]])")
 

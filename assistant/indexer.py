@@ -16,7 +16,7 @@ from pathlib import Path
 from .docstore import DocStore
 from .embeddings import Embedder
 from .errors import DocumentError, InputError
-from .ingest import IngestLimits, chunk_document, parse_file, search_text
+from .ingest import PIPELINE_VERSION, IngestLimits, chunk_document, parse_file, search_text
 from .schemas import DocumentRecord, FileReport
 from .store import VectorStore
 
@@ -93,7 +93,9 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
                                   "s'ouvre dans sa propre application, puis réessayez.", reason="unreadable")
     doc.file = name
     existing = docstore.document(project, name)
-    if existing and existing.content_hash == doc.sha256:
+    # Same bytes read by the same pipeline: nothing to do. A newer pipeline (e.g. better chunking) re-reads the file.
+    if (existing and existing.content_hash == doc.sha256
+            and docstore.pipeline(project, name) == PIPELINE_VERSION):
         return FileReport(file=name, status="unchanged", chunks=existing.chunks, pages=existing.pages,
                           message=f"« {name} » : déjà indexé, inchangé.")
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -104,7 +106,8 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
                           reason="no_text")
     record = DocumentRecord(project=project, file=name, doc_type=doc.doc_type, content_hash=doc.sha256,
                             pages=doc.page_count, chunks=len(chunks), ingested_at=now, embedded=False)
-    docstore.replace_document(record, chunks, title=doc.title, empty_pages=doc.empty_pages)
+    docstore.replace_document(record, chunks, title=doc.title, empty_pages=doc.empty_pages,
+                              pipeline=PIPELINE_VERSION)
     log.info("%s : %d passages indexés dans « %s »", name, len(chunks), project)
     message = f"« {name} » : {len(chunks)} passages indexés"
     if doc.empty_pages:

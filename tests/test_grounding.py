@@ -66,3 +66,40 @@ def test_list_enumerators_are_not_figures_and_lists_survive():
     text, citations, _ = verify_citations(answer, PASSAGES)
     assert text.splitlines()[1].startswith("1. ") and len(text.splitlines()) == 3
     assert unsupported_numbers(text, [p.chunk.text for p in PASSAGES]) == []
+
+
+def test_key_terms_are_acronyms_years_and_short_quoted_names():
+    from assistant.grounding import key_terms, term_pattern
+
+    assert key_terms("Quelles sont les priorités du SRDEII de la Région Bretagne pour la période 2022-2028 ?") == [
+        "SRDEII", "2022", "2028"]
+    assert key_terms("Qui a conçu la marque « Dinan-Cap Fréhel » ?") == ["Dinan-Cap Fréhel"]
+    # Not named things: sentence-initial words, Roman numerals, amounts, long quoted titles.
+    assert key_terms("Quel est le titre II du guide « Éviter, réduire et compenser l'imperméabilisation "
+                     "nouvelle des sols » ? Il coûte 2 500 €.") == []
+    assert term_pattern("Dinan-Cap Fréhel") == "%Dinan%Cap%Fréhel%"
+
+
+def test_a_question_naming_what_no_document_mentions_is_not_covered(tmp_path):
+    """Real chunk store and Chroma: the check looks at every document of the project and of the method."""
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.embeddings import HashingEmbedder
+    from assistant.llm import FakeChat
+
+    doc = tmp_path / "tourisme.md"
+    doc.write_text("# Tourisme\n\nLa destination « Dinan Cap Fréhel » a accueilli des visiteurs en 2022 ; le PCAET "
+                   "prévoit des navettes estivales.\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)
+    settings.retrieval.min_dense_score = 0.0
+    chat = FakeChat(lambda messages: "La destination a accueilli des visiteurs en 2022 [1].")
+    a = Assistant(settings, chat=chat, embedder=HashingEmbedder())
+    a.ingest([doc], "Dinan")
+    assert a.absent_terms("Que prévoit le PCAET pour la destination « Dinan-Cap Fréhel » en 2022 ?", "Dinan") == []
+    answer = a.ask("Quelles sont les priorités du SRDEII pour 2022 ?", "Dinan")
+    assert not answer.covered and chat.calls == []
+    assert "« SRDEII »" in answer.answer and "2022" not in answer.answer.split(":")[0]
+    answer = a.ask("Combien de visiteurs la destination a-t-elle accueillis en 2023 ?", "Dinan")
+    assert not answer.covered and "« 2023 »" in answer.answer and chat.calls == []
+    answer = a.ask("Combien de visiteurs la destination a-t-elle accueillis en 2022 ?", "Dinan")
+    assert answer.covered and len(chat.calls) == 1

@@ -22,7 +22,9 @@ from assistant.errors import (
     EncryptedDocumentError,
     UnsupportedFormatError,
 )
-from assistant.ingest import IngestLimits, Page, ParsedDocument, chunk_document, detect_type, parse_file
+from assistant.ingest import (SECTION_PACK_CHARS, IngestLimits, Page, ParsedDocument, chunk_document, detect_type,
+                              pack_sections, parse_file)
+from assistant.readers import read_docx, read_markdown, read_odt
 from assistant.textclean import clean_text
 from assistant.config import shared_dir
 
@@ -195,9 +197,34 @@ def test_kitelus_emoji_removed_and_divider_pages_kept_out_of_noise():
 # ----------------------------------------------------------------------------------------------- Markdown
 
 
+def test_short_sections_are_packed_with_their_neighbours():
+    path = FICHES / "fiche24.md"
+    sections = read_markdown(path.read_text(encoding="utf-8"), path.name).pages
+    doc = parsed(path)
+    assert doc.doc_type == "md" and doc.page_count == len(doc.pages) < len(sections)
+    # Nothing is lost or reordered: the packed text is the sections' text, in order.
+    assert "\n\n".join(p.text for p in doc.pages) == "\n\n".join(p.text for p in sections)
+    for page in doc.pages:
+        assert len(page.text) <= SECTION_PACK_CHARS or page.section in {s.section for s in sections}
+    # The budget now travels with its neighbours, and its label names every packed heading.
+    [money] = [p for p in doc.pages if "Moyens financiers" in p.text]
+    assert "Moyens financiers" in money.section and " · " in money.section and len(money.text) > 200
+    assert all(p.page is None for p in doc.pages)
+
+
+def test_packing_keeps_long_sections_and_pdf_pages_alone():
+    long = Page(page=None, section="Long", text="x " * 600)
+    small = [Page(page=None, section=f"S{i}", text=f"Section {i} courte.") for i in range(3)]
+    packed = pack_sections([small[0], long, small[1], small[2]])
+    assert [p.section for p in packed] == ["S0", "Long", "S1 · S2"]
+    assert packed[2].text == "Section 1 courte.\n\nSection 2 courte."
+    pdf_pages = [Page(page=i, section=None, text="Une page.") for i in (1, 2)]
+    assert pack_sections(pdf_pages) == pdf_pages
+
+
 def test_markdown_front_matter_and_sections():
-    doc = parsed(FICHES / "fiche29.md")
-    assert doc.doc_type == "md" and doc.page_count == len(doc.pages)
+    path = FICHES / "fiche29.md"
+    doc = read_markdown(path.read_text(encoding="utf-8"), path.name)  # the reader's sections, before packing
     assert doc.title == "Elaborer et mettre en œuvre une stratégie de développement du tourisme durable"
     first = doc.pages[0]
     assert first.section == doc.title and first.text.startswith(doc.title)
@@ -270,9 +297,11 @@ def _make_docx(path: Path) -> Path:
 
 
 def test_docx_round_trip(tmp_path):
-    doc = parse_file(_make_docx(tmp_path / "strategie.docx"))
-    assert doc.doc_type == "docx"
+    path = _make_docx(tmp_path / "strategie.docx")
+    assert parse_file(path).doc_type == "docx"
+    doc = read_docx(path, path.name)  # the reader's sections (parse_file then packs these two short ones)
     assert [p.section for p in doc.pages] == ["Diagnostic", "Objectifs"]
+    assert [p.section for p in parse_file(path).pages] == ["Diagnostic · Objectifs"]
     expected = "Objectifs\n\nAttirer de jeunes actifs.\n\nIndicateur | Cible\nSolde migratoire | +0,5 %"
     assert doc.pages[1].text == expected
     assert "12 500 habitants" in doc.pages[0].text
@@ -300,7 +329,7 @@ def test_odt_round_trip(tmp_path):
     path = tmp_path / "plan.odt"
     document.save(str(path))
     assert detect_type(path) == "odt"
-    doc = parse_file(path)
+    doc = read_odt(path, path.name)
     assert [(p.section, p.text) for p in doc.pages] == [
         ("Contexte", "Contexte\n\nLa commune de Saint-Malo accueille 46 000 habitants."),
         ("Actions", "Actions\n\nAction | Budget\nNavettes estivales | 120 000 €"),  # lone H1 = title

@@ -91,12 +91,17 @@ def test_facade_searches_answers_and_listings_stay_in_their_project(two_projects
             assert result.passages, query
             assert {p.chunk.project for p in result.passages} == {project}
             assert all(leak not in p.chunk.text for p in result.passages)
-        answer = a.ask(f"Que dit le bilan {leak} de {other(project)} ?", project)
+        answer = a.ask(f"Que dit le bilan du port de {other(project)} ?", project)
         user = a.chat.calls[-1][1]["content"]
         shown = user[user.index("<documents>"):user.index("</documents>")]  # the question names the other one
         assert MARK[project] in shown and leak not in shown and other(project) not in shown
         assert leak not in answer.answer and all(c.file == "bilan.md" for c in answer.citations)
         assert {p.chunk.project for p in answer.passages} == {project}
+        # The other project's marker is in no document of this one: refused by code, before any model call.
+        calls = len(a.chat.calls)
+        refused = a.ask(f"Que dit le bilan {leak} ?", project)
+        assert not refused.covered and not refused.citations and len(a.chat.calls) == calls
+        assert {p.chunk.project for p in refused.passages} <= {project}
     # The same file name in both projects: forgetting it in one leaves the other whole.
     assert a.forget(A, "bilan.md")
     assert a.documents(A) == [] and a.search(QUESTION, A, include_knowledge=False).passages == []
@@ -146,11 +151,15 @@ def test_cli_ask_and_search_with_a_fake_model(two_projects, monkeypatch):
     runner = CliRunner()
     for project in (A, B):
         leak = MARK[other(project)]
-        result = runner.invoke(cli.app, ["ask", f"Que dit le bilan {leak} ?", "--project", project, "--json"])
+        result = runner.invoke(cli.app, ["ask", f"Que dit le bilan de {other(project)} ?", "--project", project,
+                                         "--json"])
         assert result.exit_code == 0, result.output
         answer = json.loads(result.stdout)
         assert MARK[project] in answer["answer"] and leak not in result.stdout
         assert answer["citations"] and {c["file"] for c in answer["citations"]} == {"bilan.md"}
+        result = runner.invoke(cli.app, ["ask", f"Que dit le bilan {leak} ?", "--project", project, "--json"])
+        refused = json.loads(result.stdout)
+        assert result.exit_code == 0 and refused["covered"] is False and not refused["citations"]
         result = runner.invoke(cli.app, ["search", leak, "--project", project, "--json"])
         assert result.exit_code == 0 and leak not in result.stdout
         assert {r["project"] for r in json.loads(result.stdout)} == {project}
@@ -215,7 +224,7 @@ def test_served_ui_answers_from_the_chosen_project_only(served):
     url, _ = served
     for project in (A, B):
         client = Client(url, verbose=False)  # one browser session per person
-        chat, _status, _question = client.predict(f"Que dit le bilan {MARK[other(project)]} du port ?", project,
+        chat, _status, _question = client.predict(f"Que dit le bilan du port de {other(project)} ?", project,
                                                   api_name="/respond")
         text = _assistant_messages(chat)
         assert MARK[project] in text and MARK[other(project)] not in text, text[:2000]
