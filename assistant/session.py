@@ -15,16 +15,17 @@ import tempfile
 import threading
 import time
 import unicodedata
+import zipfile
 from pathlib import Path
 from urllib.parse import quote
 
 
 from .core import Assistant, check_project_name
-from .errors import InputError
+from .errors import InputError, WorkflowError
 from .indexer import document_name as display_name  # the name people see and cite
 from .schemas import FileReport, Passage
 from .workflow.engine import WorkflowEngine
-from .workflow.artifacts import STAGE_LABELS, Strategy, strategy_schema
+from .workflow.artifacts import STAGE_LABELS, STAGES, Strategy, strategy_schema
 from .workflow.items import iter_items, pending_review
 from .workflow.storage import ProjectStorage, slugify, write_atomic
 
@@ -189,6 +190,40 @@ class ProjectSpace:
                    f"{STAGE_LABELS[strategy.current_stage]} — {count} élément(s), {pending} à valider. "
                    "Fichier conforme au schéma.")
         return path, summary
+
+    def export_deliverable(self, fmt: str) -> tuple[Path, str, list[str]]:
+        """Write the strategy document (docx, odt, md) or the action plan (xlsx, ods, csv) with ``exports``.
+
+        Returns the file, a French summary and the labels of the stages still empty (documents only: their
+        chapters say so). Markdown comes as a ZIP when a chart goes with it. An empty strategy, or an empty
+        action plan for a spreadsheet, is refused with the way out.
+        """
+        from .exports import SHEET_FORMATS, default_name, export_strategy
+
+        if not self.storage.exists(self.slug):
+            raise WorkflowError(f"Le territoire « {self.name} » n'a pas encore de stratégie",
+                                fix="commencez la démarche dans l'onglet Démarche, puis revenez exporter")
+        strategy = self.storage.load(self.slug)
+        if next(iter_items(strategy), None) is None:
+            raise WorkflowError(f"La stratégie de « {self.name} » est encore vide : il n'y a rien à exporter",
+                                fix="répondez aux premières questions de l'onglet Démarche, puis revenez exporter")
+        if fmt in SHEET_FORMATS and not strategy.plan_action.actions:
+            raise WorkflowError("Le plan d'action est vide : le tableur n'aurait que ses en-têtes",
+                                fix="ajoutez des actions à l'étape « Plan d'action », ou exportez le document")
+        folder = Path(tempfile.mkdtemp(prefix=f"{self.slug}-", dir=export_dir()))
+        result = export_strategy(strategy, fmt, folder / default_name(strategy, fmt))
+        path, summary = result.path, result.summary
+        if result.extra_files:  # the Markdown document and its chart travel together
+            path = folder / f"{result.path.stem}-markdown.zip"
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                for file in (result.path, *result.extra_files):
+                    archive.write(file, file.relative_to(folder).as_posix())
+            summary += " Archive ZIP : le document Markdown et son graphique."
+        empty = [] if fmt in SHEET_FORMATS else [STAGE_LABELS[s] for s in STAGES
+                                                  if next(iter_items(strategy, s), None) is None]
+        if empty:
+            summary += " Étape(s) encore vide(s), signalée(s) dans le document : " + ", ".join(empty) + "."
+        return path, summary, empty
 
 
 class _LazyChat:

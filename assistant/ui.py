@@ -52,6 +52,17 @@ document.documentElement.lang = 'fr';
 })();
 </script>"""
 
+# (label, format of ``exports.export_strategy``): the document, then the action plan.
+DELIVERABLES = [
+    ("Document de stratégie — Word (DOCX)", "docx"),
+    ("Document de stratégie — OpenDocument (ODT)", "odt"),
+    ("Document de stratégie — Markdown", "md"),
+    ("Plan d'action — Excel (XLSX)", "xlsx"),
+    ("Plan d'action — OpenDocument (ODS)", "ods"),
+    ("Plan d'action — CSV", "csv"),
+]
+DOWNLOAD_DELIVERABLE = "Télécharger le livrable"
+
 DOC_COLUMNS = ["Document", "Type", "Pages", "Passages", "Indexé le", "État"]
 REPORT_COLUMNS = ["Fichier", "Statut", "Pages", "Passages", "Détail"]
 
@@ -511,8 +522,20 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
             # -- Exports -----------------------------------------------------------------------------
             with gr.Tab("Exports", id="exports") as exports_tab:
-                gr.Markdown("Téléchargez la stratégie du territoire au format JSON (validée par son schéma) : "
-                            "toutes les étapes, avec la provenance de chaque élément.")
+                gr.Markdown("### Livrables\nLe document de stratégie (synthèse pour les élus, un chapitre par "
+                            "étape, sources en note de bas de page) ou le plan d'action en tableur. Les hypothèses "
+                            "et les propositions à valider y sont signalées.")
+                with gr.Row(equal_height=True):
+                    deliverable_format = gr.Radio(label="Livrable et format", choices=DELIVERABLES, value="docx",
+                                                  elem_id="format-livrable", scale=3)
+                    with gr.Column(scale=1, min_width=240):
+                        prepare = gr.Button("Préparer le livrable", variant="primary", elem_id="preparer-livrable",
+                                            size="md")
+                        deliverable = gr.DownloadButton(DOWNLOAD_DELIVERABLE, elem_id="telecharger-livrable",
+                                                        interactive=False, size="md")
+                deliverable_status = gr.Markdown(elem_id="statut-livrables", elem_classes=["statut"])
+                gr.Markdown("### Données\nLa stratégie au format JSON (validée par son schéma) : toutes les "
+                            "étapes, avec la provenance de chaque élément, pour la reprendre dans un autre outil.")
                 export_status = gr.Markdown(elem_id="statut-exports", elem_classes=["statut"])
                 with gr.Row():
                     download = gr.DownloadButton("Télécharger la stratégie (JSON)", variant="primary",
@@ -707,6 +730,31 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         exports_tab.select(prepare_export, [project], [download, export_status])
         project.change(prepare_export, [project], [download, export_status])
+
+        def prepare_deliverable(name, fmt):
+            off = gr.update(value=None, interactive=False, label=DOWNLOAD_DELIVERABLE)
+            try:
+                space = _space(assistant, name)
+                if space is None:
+                    return off, _status(NO_PROJECT)
+                path, summary, empty = space.export_deliverable(fmt)
+            except AssistantError as e:
+                return off, _status(e.user_message, "erreur")
+            except Exception as e:  # an unexpected bug must leave a usable screen and say where to look
+                log.exception("export impossible")
+                return off, _status(f"Erreur inattendue ({type(e).__name__}) : voir le journal du serveur.", "erreur")
+            return (gr.update(value=str(path), interactive=True, label=f"Télécharger « {path.name} »"),
+                    _status(f"Prêt à télécharger : {summary}", "alerte" if empty else "ok"))
+
+        def forget_deliverable():  # another format or territory: the prepared file is no longer the one asked
+            return gr.update(value=None, interactive=False, label=DOWNLOAD_DELIVERABLE), ""
+
+        # One queue, in order: a file prepared just before the format or the territory changed is then withdrawn.
+        export_queue = dict(concurrency_id="livrables", concurrency_limit=1)
+        prepare.click(prepare_deliverable, [project, deliverable_format], [deliverable, deliverable_status],
+                      **export_queue)
+        deliverable_format.change(forget_deliverable, None, [deliverable, deliverable_status], **export_queue)
+        project.change(forget_deliverable, None, [deliverable, deliverable_status], **export_queue)
 
         # -- handlers: paramètres -------------------------------------------------------------------
 

@@ -13,20 +13,29 @@ import re
 import socket
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import unquote
 
+import docx
 import jsonschema
+import openpyxl
 import pytest
+from odf import teletype
+from odf.opendocument import load as load_odf
 
 from assistant.config import Settings
 from assistant.core import Assistant
+from assistant.errors import WorkflowError
+from assistant.exports import sheets
 from assistant.grounding import NOT_COVERED
 from assistant.llm import FakeChat
-from assistant.workflow.artifacts import Figure, Kpi, Strategy, strategy_schema
+from assistant.workflow.artifacts import STAGE_LABELS, Ambition, Figure, Kpi, Strategy, strategy_schema
 from assistant.workflow.provenance import HypothesisSource, UserSource
 from assistant.workflow.storage import ProjectStorage
+
+from .dinan_project import build_dinan, corpus_data
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 expect = playwright_sync.expect
@@ -39,6 +48,7 @@ IMAGE_PDF = Path("observatoire-territoires__KitsCarto-GdDebat/PORTRAIT_84_auverg
 QUESTION = "Quelle fiche action concerne la précarité énergétique des ménages ?"
 FOLLOW_UP = "Et avec quel budget ?"
 REWRITTEN = "Quel budget pour la fiche sur la précarité énergétique des ménages ?"
+WAIT = 30_000  # ms, for a server round trip on a busy 2-core machine
 TERRITORY_REPLY = {"nom": "Dinan Agglomération", "type": "epci", "code": None, "caractere": "mixte",
                    "ambition": "Attirer de jeunes actifs"}
 
@@ -350,6 +360,73 @@ def test_export_downloads_the_strategy_json_valid_against_its_schema(page, serve
 
 
 @pytest.mark.browser
+def test_exports_download_the_strategy_document_and_the_action_plan(page, server, shots, tmp_path):
+    storage = ProjectStorage(server.settings.projects_dir)
+    # A strategy with one item only: the document says which stages are empty, the spreadsheet is refused.
+    partial = storage.create("Plancoët")
+    partial.cadrage.ambition = Ambition(text="Faire vivre le port toute l'année", provenance=UserSource())
+    storage.save(partial)
+    choose_project(page, "Plancoët")
+    open_tab(page, "Exports")
+    status = page.locator("#statut-livrables")
+    get_file = page.get_by_role("button", name=re.compile("^Télécharger (le livrable|« )"))
+    expect(get_file).to_be_disabled(timeout=WAIT)
+    page.get_by_label("Plan d'action — Excel (XLSX)").check()
+    page.get_by_role("button", name="Préparer le livrable").click()
+    expect(status).to_contain_text("Le plan d'action est vide", timeout=WAIT)
+    expect(get_file).to_be_disabled(timeout=WAIT)
+    page.get_by_label("Document de stratégie — Word (DOCX)").check()
+    expect(status).to_have_text("", timeout=WAIT)  # another format: the previous message goes
+    page.get_by_role("button", name="Préparer le livrable").click()
+    expect(status).to_contain_text("Étape(s) encore vide(s)", timeout=WAIT)
+    assert "Attention" in status.inner_text() and STAGE_LABELS["diagnostic"] in status.inner_text()
+    assert STAGE_LABELS["cadrage"] not in status.inner_text()
+
+    # Every stage filled (Dinan's real figures and quotes): the document, the spreadsheet and the ODT.
+    full = build_dinan(storage, corpus_data(), slug="dinan-livrables")
+    full.title = "Dinan Livrables"
+    storage.save(full)
+    choose_project(page, "Dinan Livrables")
+    expect(get_file).to_be_disabled(timeout=WAIT)  # the Plancoët file is not offered for another territory
+    files = {}
+    for label, fmt in [("Document de stratégie — Word (DOCX)", "docx"), ("Plan d'action — Excel (XLSX)", "xlsx"),
+                       ("Document de stratégie — OpenDocument (ODT)", "odt")]:
+        page.get_by_label(label).check()
+        expect(get_file).to_be_disabled(timeout=WAIT)  # a file prepared in another format is not offered
+        page.get_by_role("button", name="Préparer le livrable").click()
+        expect(status).to_contain_text("Prêt à télécharger", timeout=WAIT)
+        expect(get_file).to_be_enabled(timeout=WAIT)
+        name = "plan-action" if fmt == "xlsx" else "strategie"
+        expect(get_file).to_have_text(f"Télécharger « {name}-dinan-livrables.{fmt} »", timeout=WAIT)
+        if fmt == "docx":
+            check_contrast(page)
+            page.screenshot(path=str(shots / "09-exports-livrables.png"), full_page=True)
+        with page.expect_download() as download:
+            get_file.click()
+        assert download.value.suggested_filename == f"{name}-dinan-livrables.{fmt}"
+        files[fmt] = tmp_path / download.value.suggested_filename  # openpyxl goes by the extension
+        download.value.save_as(files[fmt])
+
+    document = docx.Document(files["docx"])
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    for label in STAGE_LABELS.values():
+        assert any(label in h for h in headings), (label, headings)
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert any("Séjours sans voiture hors saison" in c for c in cells)
+    assert any("Faire de Dinan une destination de tourisme durable" in p.text for p in document.paragraphs)
+
+    sheet = openpyxl.load_workbook(files["xlsx"]).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == sheets.HEADERS
+    actions = {r[sheets.HEADERS.index("Action")]: r for r in rows[1:]}
+    assert set(actions) == {"Séjours sans voiture hors saison", "Accueil des nouvelles familles"}
+    assert actions["Séjours sans voiture hors saison"][sheets.HEADERS.index("Budget")] == 15000
+
+    odt = teletype.extractText(load_odf(str(files["odt"])).text)
+    assert STAGE_LABELS["plan_action"] in odt and "Accueil des nouvelles familles" in odt
+
+
+@pytest.mark.browser
 def test_settings_show_model_and_provider_without_secrets(page, shots):
     open_tab(page, "Paramètres")
     summary = page.locator("#parametres-resume")
@@ -441,6 +518,32 @@ def test_stored_uploads_stay_in_their_folder_and_refused_files_are_not_kept(tmp_
     assert space.document_url("avis.pdf", 4).endswith("/projects/saint-brieuc/uploads/avis.pdf#page=4")
     assert space.document_url("scan.pdf") is None and space.document_url("../documents.sqlite3") is None
     assert space.forget("avis.pdf") and not any(space.uploads.iterdir())
+
+
+def test_deliverables_are_written_in_the_export_folder_and_empty_ones_refused(tmp_path, e5):
+    from assistant.session import ProjectSpace, export_dir
+
+    assistant = Assistant(Settings(data_dir=tmp_path / "data", _env_file=None), chat=FakeChat([]), embedder=e5)
+    space = ProjectSpace(assistant, "Dinan")
+    with pytest.raises(WorkflowError, match="n'a pas encore de stratégie"):
+        space.export_deliverable("docx")
+    assert not space.storage.exists("dinan")  # exporting does not create a strategy
+    space.strategy()
+    with pytest.raises(WorkflowError, match="encore vide"):
+        space.export_deliverable("docx")
+    strategy = build_dinan(space.storage, corpus_data(), slug="dinan-2")
+    other = ProjectSpace(assistant, "Dinan 2")
+    path, summary, empty = other.export_deliverable("md")
+    # Markdown comes with its KPI chart, zipped together, in a fresh folder under the export folder.
+    assert path.parent.parent == export_dir() and path.name == "strategie-dinan-2-markdown.zip"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        markdown = archive.read("strategie-dinan-2.md").decode("utf-8")
+    assert any(n.endswith(".png") for n in names) and len(names) == 2
+    assert "Séjours sans voiture hors saison" in markdown and empty == []
+    assert "Archive ZIP" in summary
+    path, summary, _ = other.export_deliverable("csv")
+    assert path.name == "plan-action-dinan-2.csv" and f"{len(strategy.plan_action.actions)} action(s)" in summary
 
 
 def test_edited_tables_become_item_changes_with_user_provenance():
