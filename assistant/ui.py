@@ -6,6 +6,7 @@ Paramètres. One territory selector sits above the tabs and drives every screen.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -23,7 +24,7 @@ from .config import Settings  # noqa: E402
 from .core import Assistant  # noqa: E402
 from .errors import AssistantError, InputError  # noqa: E402
 from .schemas import KNOWLEDGE_PROJECT, Answer, Passage  # noqa: E402
-from .workflow.agenda import Agenda, Gate, agenda  # noqa: E402
+from .workflow.agenda import Agenda, Gate, agenda, can_advance  # noqa: E402
 from .workflow.artifacts import STAGE_LABELS, STAGES, Strategy  # noqa: E402
 from .workflow.items import find_item, iter_items, pending_review  # noqa: E402
 from .workflow.provenance import STAKEHOLDER_LABELS  # noqa: E402
@@ -174,18 +175,25 @@ def settings_markdown(assistant: Assistant) -> str:
 
 def stages_html(strategy: Strategy) -> str:
     current = STAGES.index(strategy.current_stage)
+    forced_stages = {o.stage for o in strategy.overrides}
     items = []
     for i, stage in enumerate(STAGES):
         label = f"{i + 1}. {STAGE_LABELS[stage]}"
-        if i < current:
+        if i < current and stage in forced_stages:
+            items.append(f'<li class="faite forcee">{label} (passage forcé)</li>')
+        elif i < current:
             items.append(f'<li class="faite">{label} <span class="sr">(faite)</span></li>')
         elif i == current:
             items.append(f'<li class="courante" aria-current="step">{label} <span class="sr">(en cours)</span></li>')
         else:
             items.append(f"<li>{label}</li>")
     percent = round(100 * current / len(STAGES))
+    forced = "".join(f"<li>{html.escape(o.label())}</li>" for o in strategy.overrides)
+    if forced:
+        forced = ('<div class="passages-forces"><p>Passages d\'étape forcés (raisons consignées) :</p>'
+                  f'<ul>{forced}</ul></div>')
     return (f'<nav aria-label="Étapes de la démarche"><ol>{"".join(items)}</ol></nav>'
-            f'<p>Étape {current + 1} sur {len(STAGES)} — {percent} % de la démarche parcourue.</p>')
+            f'<p>Étape {current + 1} sur {len(STAGES)} — {percent} % de la démarche parcourue.</p>{forced}')
 
 
 def _message_markdown(message: str) -> str:
@@ -251,6 +259,17 @@ class DemarcheScreen:
                 with gr.Row():
                     self.back = gr.Button("Étape précédente", elem_id="etape-precedente", size="md")
                     self.advance = gr.Button("Étape suivante", variant="primary", elem_id="etape-suivante", size="md")
+                # While the gate refuses, going on anyway takes a reason, kept in the strategy with what was
+                # missing; the panel opens when « Étape suivante » is refused.
+                with gr.Accordion("Passer outre (raison obligatoire)", open=False, visible=False,
+                                  elem_id="passer-outre") as self.override_box:
+                    self.override_reason = gr.Textbox(
+                        label="Raison pour passer outre", lines=2, max_lines=4, elem_id="raison-passer-outre",
+                        info="Obligatoire. Elle est consignée dans la stratégie, avec ce qui manquait, et reprise "
+                             "dans les exports.",
+                        placeholder="Ex. : diagnostic complété en atelier le 12 mars")
+                    self.override = gr.Button("Forcer le passage", variant="stop", elem_id="forcer-passage",
+                                              size="md")
         gr.Markdown("### Livrables de l'étape\nModifiez les cellules puis enregistrez. Les listes se séparent par « ; », "
                     "les chiffres s'écrivent « 12500 visiteurs (2023) ». Chaque ligne indique sa provenance : "
                     "document, utilisateur, entretien ou hypothèse à valider.")
@@ -308,13 +327,19 @@ class DemarcheScreen:
     # -- rendering ---------------------------------------------------------------------------------
     @property
     def view_outputs(self) -> list:
-        return [self.progress, self.question, self.qid, self.gate, self.back, self.shown, *self.groups.values(),
-                *self.tables.values(), self.kpis, self.item]
+        return [self.progress, self.question, self.qid, self.gate, self.back, self.override_box, self.shown,
+                *self.groups.values(), *self.tables.values(), self.kpis, self.item]
 
-    def render(self, space: session.ProjectSpace | None, shown: str | None = None) -> list:
+    def render(self, space: session.ProjectSpace | None, shown: str | None = None, *,
+               override: bool | None = None) -> list:
+        """Every output of ``view_outputs``.
+
+        The panel to pass a refused gate is there while the gate refuses; ``override`` opens (True) or closes
+        (False) it, None leaves it as it is (the dropdown of territories may fire « change » again meanwhile).
+        """
         if space is None:
             empty = [gr.update(value=pd.DataFrame(columns=t.headers)) for t in tables.ALL_TABLES]
-            return ["", NO_PROJECT, None, "", gr.update(interactive=False), gr.update(),
+            return ["", NO_PROJECT, None, "", gr.update(interactive=False), gr.update(visible=False), gr.update(),
                     *[gr.update() for _ in STAGES], *empty, [], gr.update(choices=[], value=None)]
         strategy = space.strategy()
         shown = shown if shown in STAGES else strategy.current_stage
@@ -325,7 +350,9 @@ class DemarcheScreen:
                     ref.item.id) for ref in iter_items(strategy, shown)]
         choices.sort(key=lambda c: not c[0].startswith("[à valider]"))
         return [stages_html(strategy), question_markdown(view), view.next.id if view.next else None,
-                gate_markdown(view.gate), gr.update(interactive=strategy.current_stage != STAGES[0]), shown,
+                gate_markdown(view.gate), gr.update(interactive=strategy.current_stage != STAGES[0]),
+                gr.update(visible=not view.gate.ok and strategy.current_stage != STAGES[-1],
+                          **({} if override is None else {"open": override})), shown,
                 *[gr.update(visible=s == shown) for s in STAGES], *frames, tables.kpi_charts(strategy),
                 gr.update(choices=choices, value=None)]
 
@@ -345,8 +372,13 @@ class DemarcheScreen:
         self.shown.input(show, [project, self.shown], outs)
         self.origin.change(lambda o: gr.update(visible=o == "entretien"), [self.origin], [self.interviewee])
 
-        def act(fn, *, slow: bool = False):
-            """Run one workflow operation, then show its message and the refreshed stage."""
+        def act(fn, *, slow: bool = False, override: bool | None = None):
+            """Run one workflow operation, then show its message and the refreshed stage.
+
+            ``fn`` returns (message, stage shown, keep the answer box); a fourth item True means the gate refused
+            « Étape suivante »: the message is a warning and the panel to pass anyway with a reason opens.
+            ``override`` is what happens to that panel otherwise (see ``render``).
+            """
             def handler(name, shown, *args):
                 try:
                     space = _space(assistant, name)
@@ -357,9 +389,10 @@ class DemarcheScreen:
                         yield [_status(LOADING if assistant.settings.llm.provider == "embedded"
                                        and not assistant.chat_loaded else "L'assistant lit votre réponse…",
                                        "attente"), gr.update()] + [gr.update()] * len(outs)
-                    message, shown, keep_answer = fn(space, shown, *args)
-                    yield ([_status(_message_markdown(message), "ok"), "" if not keep_answer else gr.update()]
-                           + self.render(space, shown))
+                    message, shown, keep_answer, *refused = fn(space, shown, *args)
+                    yield ([_status(_message_markdown(message), "alerte" if refused else "ok"),
+                            "" if not keep_answer else gr.update()]
+                           + self.render(space, shown, override=True if refused else override))
                 except AssistantError as e:
                     yield [_status(e.user_message, "erreur"), gr.update()] + [gr.update()] * len(outs)
             return handler
@@ -380,8 +413,29 @@ class DemarcheScreen:
             return result.message, shown, True
 
         def advance(space, shown):
+            strategy = space.strategy()
+            gate = can_advance(strategy)
+            if not gate.ok and strategy.current_stage != STAGES[-1]:  # the engine says the last stage itself
+                return (f"L'étape « {STAGE_LABELS[gate.stage]} » n'est pas terminée. Il manque :\n"
+                        + "\n".join(f"- {r}" for r in gate.reasons)
+                        + "\nComplétez-la, ou passez outre : écrivez la raison dans « Raison pour passer outre » "
+                          "puis cliquez sur « Forcer le passage ».", None, True, True)
             view = space.engine().advance(space.slug)
             return f"Nouvelle étape : {view.label}.", None, True
+
+        def force(space, shown, reason):
+            reason = " ".join((reason or "").split())
+            if not reason:
+                raise InputError("La raison du passage forcé est vide",
+                                 fix="écrivez pourquoi vous passez outre, ex. « diagnostic complété en atelier »")
+            gate = can_advance(space.strategy())
+            view = space.engine().advance(space.slug, override_reason=reason)
+            if gate.ok:
+                return (f"Étape « {STAGE_LABELS[gate.stage]} » terminée (le contrôle passait : rien à forcer). "
+                        f"Nouvelle étape : {view.label}.", None, False)
+            return (f"Passage forcé de l'étape « {STAGE_LABELS[gate.stage]} », raison consignée : « {reason} ». "
+                    f"Manques laissés en l'état : {' ; '.join(gate.reasons)}.\nNouvelle étape : {view.label}.",
+                    None, False)
 
         def back(space, shown):
             strategy = space.strategy()
@@ -398,8 +452,11 @@ class DemarcheScreen:
                                                     self.interviewee], head + outs, concurrency_id="answer")
         self.skip.click(act(skip), [project, self.shown, self.qid], head + outs)
         self.draft.click(act(draft, slow=True), [project, self.shown], head + outs, concurrency_id="answer")
-        self.advance.click(act(advance), [project, self.shown], head + outs)
-        self.back.click(act(back), [project, self.shown], head + outs)
+        self.advance.click(act(advance, override=False), [project, self.shown], head + outs)
+        # The reason box is emptied once the passage is recorded, kept as typed when it is refused.
+        self.override.click(act(force, override=False), [project, self.shown, self.override_reason],
+                            [self.status, self.override_reason] + outs)
+        self.back.click(act(back, override=False), [project, self.shown], head + outs)
 
         def save_tables(space, shown, *frames):
             engine = space.engine()

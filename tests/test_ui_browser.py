@@ -427,6 +427,55 @@ def test_exports_download_the_strategy_document_and_the_action_plan(page, server
 
 
 @pytest.mark.browser
+def test_a_refused_gate_is_passed_only_with_a_recorded_reason(page, server, shots):
+    choose_project(page, "Lanvallay")
+    open_tab(page, "Démarche")
+    page.locator("#question-demarche").get_by_text("Quel territoire porte la démarche").first.wait_for()
+    current = page.locator("#etapes li[aria-current=step]")
+    expect(current).to_contain_text("1. Cadrage", timeout=WAIT)
+    override = page.get_by_label("Raison pour passer outre")
+    panel = page.get_by_role("button", name="Passer outre (raison obligatoire)")
+    expect(panel).to_be_visible(timeout=WAIT)  # there while the gate refuses, closed until a refused advance
+    assert not override.is_visible()
+    page.get_by_role("button", name="Étape suivante").click()
+    status = page.locator("#statut-demarche")
+    expect(status).to_contain_text("n'est pas terminée", timeout=WAIT)
+    expect(override).to_be_visible(timeout=WAIT)
+    missing = page.locator("#passage-etape li").all_inner_texts()
+    assert missing and all(m in status.inner_text() for m in missing)
+
+    # An empty reason (spaces only) is refused: the stage stays.
+    override.fill("   ")
+    page.get_by_role("button", name="Forcer le passage").click()
+    expect(status).to_contain_text("La raison du passage forcé est vide", timeout=WAIT)
+    assert status.inner_text().startswith("Erreur")
+    expect(current).to_contain_text("1. Cadrage", timeout=WAIT)
+    check_contrast(page)
+    page.screenshot(path=str(shots / "10-passage-refuse.png"), full_page=True)
+    stored = server.settings.projects_dir / "lanvallay" / "strategy.json"
+    assert json.loads(stored.read_text(encoding="utf-8"))["overrides"] == []
+
+    reason = "Cadrage validé en comité de pilotage le 3 mars"
+    override.fill(reason)
+    page.get_by_role("button", name="Forcer le passage").click()
+    expect(current).to_contain_text("2. Diagnostic", timeout=WAIT)
+    expect(status).to_contain_text(f"raison consignée : « {reason} »", timeout=WAIT)
+    progress = page.locator("#etapes")
+    expect(progress).to_contain_text("1. Cadrage et parties prenantes (passage forcé)", timeout=WAIT)
+    expect(progress).to_contain_text(f"« {reason} »", timeout=WAIT)
+    expect(override).to_be_hidden(timeout=WAIT)
+    check_contrast(page)
+    page.screenshot(path=str(shots / "11-passage-force.png"), full_page=True)
+
+    data = json.loads(stored.read_text(encoding="utf-8"))
+    jsonschema.validate(data, strategy_schema())
+    assert data["current_stage"] == "diagnostic"
+    [forced] = data["overrides"]
+    assert forced["stage"] == "cadrage" and forced["reason"] == reason
+    assert forced["reasons_overridden"] == missing
+
+
+@pytest.mark.browser
 def test_settings_show_model_and_provider_without_secrets(page, shots):
     open_tab(page, "Paramètres")
     summary = page.locator("#parametres-resume")
