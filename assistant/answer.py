@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import prompts
-from .grounding import (NOT_COVERED, content_words, mark_unsupported, unsupported_numbers,
+from .grounding import (NOT_COVERED, cite_numbers, content_words, mark_unsupported, unsupported_numbers,
                         verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
@@ -171,9 +171,9 @@ class Answerer:
         if not raw or raw.startswith(NOT_COVERED) or (NOT_COVERED in raw and len(raw) < 40):
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages)
         text, citations, flags = verify_citations(raw, passages)
-        cited_texts = [passages[i].chunk.text for i in range(len(passages))
-                       if any(c.file == passages[i].chunk.file and c.page == passages[i].chunk.page
-                              for c in citations)]
+        text, citations = cite_numbers(text, citations, passages, question)
+        cited = {(c.file, c.page, c.section) for c in citations}
+        cited_texts = [p.chunk.text for p in passages if (p.chunk.file, p.chunk.page, p.chunk.section) in cited]
         bad_numbers = unsupported_numbers(text, cited_texts, question)
         if bad_numbers:
             text = mark_unsupported(text, bad_numbers)

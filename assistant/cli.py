@@ -231,13 +231,20 @@ def chat(project: ProjectOpt) -> None:
         if not question:
             break
         try:
+            streamed = []
             for event in assistant.ask_stream(question, project, history):
                 if event.kind == "token":
+                    streamed.append(event.text)
                     sys.stdout.write(event.text)
                     sys.stdout.flush()
                 elif event.kind == "final":
                     typer.echo("")
                     answer = event.answer
+                    # The stream is the model's draft; checks may renumber or drop citations and flag figures.
+                    if " ".join(answer.answer.split()) != " ".join("".join(streamed).split()):
+                        typer.echo(f"\nAprès vérification :\n{answer.answer}")
+                    for flag in answer.flags:
+                        typer.secho(f"  ⚠ {flag}", fg="yellow")
                     for c in answer.citations:
                         where = f"p. {c.page}" if c.page else (c.section or "")
                         typer.echo(f"  [{c.n}] {c.file}, {where} — « {c.quote} »")

@@ -44,7 +44,8 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
     want = content_words(CITE_RE.sub("", sentence))
     best, best_score = "", 0.0
     # Whitespace collapsed only: the quote shown to users keeps the document's own characters (’, «, ligatures…).
-    for cand in split_sentences(re.sub(r"\s+", " ", passage)):
+    # Line breaks are kept as sentence ends, so a heading never runs into the quote that follows it.
+    for cand in split_sentences(re.sub(r"[^\S\n]+", " ", passage)):
         score = len(want & content_words(cand)) / max(len(want), 1)
         if score > best_score:
             best, best_score = cand, score
@@ -178,6 +179,63 @@ def unsupported_numbers(answer: str, sources: list[str], question: str = "") -> 
     """Numbers of the answer found neither in the sources nor in the question (the user's own figures)."""
     known = {v for s in sources + [question] for _, v in numbers_in(normalise(s))}
     return [raw for raw, v in numbers_in(answer) if v not in known]
+
+
+def cite_numbers(answer: str, citations: list[Citation], passages: list[Passage], question: str = ""
+                 ) -> tuple[str, list[Citation]]:
+    """A figure missing from the cited passages but printed in another passage shown to the model is sourced:
+    cite that passage on the sentence, with the passage's own sentence holding the figure as the quote."""
+    citations = list(citations)
+    cited = {(c.file, c.page, c.section) for c in citations}
+
+    def sources() -> list[str]:
+        return [p.chunk.text for p in passages if (p.chunk.file, p.chunk.page, p.chunk.section) in cited]
+
+    for raw in unsupported_numbers(answer, sources(), question):
+        value = _value(raw)
+        if raw not in unsupported_numbers(answer, sources(), question):
+            continue  # sourced by the passage just cited for another figure of the sentence
+        for passage in passages:
+            text = re.sub(r"[^\S\n]+", " ", passage.chunk.text)
+            holding = [s for s in split_sentences(text) if value in {v for _, v in numbers_in(normalise(s))}]
+            if not holding:
+                continue
+            c = passage.chunk
+            n = len(citations) + 1
+            quote = holding[0] if len(holding[0]) <= 220 else _window(holding[0], raw, value)
+            if not quote_in_passage(quote, c.text):
+                continue
+            citations.append(Citation(n=n, file=c.file, page=c.page, section=c.section, quote=quote,
+                                      project=c.project))
+            cited.add((c.file, c.page, c.section))
+            answer = _mark_sentence_with(answer, raw, f"[{n}]")
+            break
+    return answer, citations
+
+
+def _window(sentence: str, raw: str, value: str, size: int = 220) -> str:
+    """A verbatim window of ``sentence`` around the figure, cut on word boundaries."""
+    pos = next((m.start() for m in _NUM.finditer(sentence) if _value(m.group(1)) == value), 0)
+    start = max(0, pos - size // 2)
+    while start > 0 and sentence[start - 1].isalnum():
+        start -= 1
+    end = min(len(sentence), start + size)
+    while end < len(sentence) and sentence[end].isalnum():
+        end += 1
+    return sentence[start:end].strip()
+
+
+def _mark_sentence_with(answer: str, raw: str, mark: str) -> str:
+    """Add ``mark`` at the end of the first sentence holding the figure ``raw``."""
+    lines = answer.split("\n")
+    for i, line in enumerate(lines):
+        sentences = split_sentences(line)
+        for j, sentence in enumerate(sentences):
+            if re.search(rf"(?<![\w\[]){re.escape(raw)}(?![\w\]])", sentence):
+                sentences[j] = _append_mark(sentence, mark)
+                lines[i] = " ".join(sentences)
+                return "\n".join(lines)
+    return answer
 
 
 def mark_unsupported(answer: str, raws: list[str]) -> str:

@@ -284,18 +284,20 @@ def parse_file(path: str | Path, limits: IngestLimits | None = None) -> ParsedDo
 
 # Bump when reading or chunking changes what a file gives: indexed files are then re-read on the next ingestion.
 PIPELINE_VERSION = 2
-SECTION_PACK_CHARS = 900
-_LABEL_CHARS = 110
+SECTION_PACK_CHARS = 700
+SECTION_ALONE_CHARS = 250
+_LABEL_CHARS = 160
 
 
-def pack_sections(pages: list[Page], max_chars: int = SECTION_PACK_CHARS) -> list[Page]:
-    """Join consecutive short sections into one citable unit of at most ``max_chars``.
+def pack_sections(pages: list[Page], max_chars: int = SECTION_PACK_CHARS,
+                  alone_chars: int = SECTION_ALONE_CHARS) -> list[Page]:
+    """Join runs of consecutive short sections into one citable unit of at most ``max_chars``.
 
     Action sheets and web pages are made of many tiny sections (« Porteur de projet : Dinan Agglomération »,
     « Cibles : agriculteurs »). Alone, each one is a passage that matches any question naming the territory and
     answers none: measured on dev.jsonl, half of the Markdown passages were under 200 characters and crowded the
-    dense candidates out. Packed, a passage carries a budget together with what it funds and when. Sections
-    longer than ``max_chars`` stay alone (the splitter cuts them).
+    dense candidates out. Packed, a budget travels with its calendar and its sources. A section of
+    ``alone_chars`` or more keeps its own passage (its meaning is not diluted by its neighbours).
     """
     packed: list[Page] = []
     group: list[Page] = []
@@ -314,11 +316,12 @@ def pack_sections(pages: list[Page], max_chars: int = SECTION_PACK_CHARS) -> lis
         group.clear()
 
     for page in pages:
+        alone = page.page is not None or len(page.text) >= alone_chars
         size = sum(len(p.text) + 2 for p in group)
-        if page.page is not None or len(page.text) > max_chars or size + len(page.text) > max_chars:
+        if alone or size + len(page.text) > max_chars:
             flush()
         group.append(page)
-        if page.page is not None or len(page.text) > max_chars:
+        if alone:
             flush()
     flush()
     return packed

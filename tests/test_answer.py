@@ -79,3 +79,14 @@ def test_standalone_question_is_not_rewritten():
     question = "Quels sont les atouts économiques du territoire de Dinan Agglomération ?"
     _answerer(chat, searched=searched).ask(question, [Turn("Bonjour, qui êtes-vous ?", "Un assistant.")])
     assert searched == [question] and len(chat.calls) == 1
+
+
+def test_a_figure_from_another_shown_passage_gets_that_passage_cited():
+    budget = _passage("Moyens financiers : le schéma directeur coûte de 100 000 € à 200 000 €, "
+                      "selon le cahier des charges.", file="fiche08.md", section="Moyens financiers")
+    chat = FakeChat(["La stratégie vise à allonger la saison [1]. Le schéma coûte de 100 000 € à 200 000 €."])
+    answer = _answerer(chat, passages=(TOURISM, budget)).ask("Quel budget pour le schéma directeur ?")
+    assert [c.file for c in answer.citations] == ["fiche29.md", "fiche08.md"]
+    assert "200 000 € [2]." in answer.answer and "non vérifié" not in answer.answer
+    assert "100 000 € à 200 000 €" in answer.citations[1].quote
+    assert not any("nombre non sourcé" in f for f in answer.flags)

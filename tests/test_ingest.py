@@ -214,9 +214,10 @@ def test_short_sections_are_packed_with_their_neighbours():
 
 def test_packing_keeps_long_sections_and_pdf_pages_alone():
     long = Page(page=None, section="Long", text="x " * 600)
+    medium = Page(page=None, section="Moyen", text="y " * 130)  # 260 characters: keeps its own passage
     small = [Page(page=None, section=f"S{i}", text=f"Section {i} courte.") for i in range(3)]
-    packed = pack_sections([small[0], long, small[1], small[2]])
-    assert [p.section for p in packed] == ["S0", "Long", "S1 · S2"]
+    packed = pack_sections([small[0], long, small[1], small[2], medium])
+    assert [p.section for p in packed] == ["S0", "Long", "S1 · S2", "Moyen"]
     assert packed[2].text == "Section 1 courte.\n\nSection 2 courte."
     pdf_pages = [Page(page=i, section=None, text="Une page.") for i in (1, 2)]
     assert pack_sections(pdf_pages) == pdf_pages
