@@ -17,7 +17,7 @@ from .answer import Answerer, Event, Turn
 from .config import Settings
 from .docstore import DocStore
 from .embeddings import Embedder, build_embedder
-from .grounding import key_terms, term_pattern
+from .grounding import expansion_regex, key_terms, term_pattern
 from .errors import AssistantError, InputError
 from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
 from .ingest import IngestLimits
@@ -249,7 +249,14 @@ class Assistant:
         """Acronyms, years and quoted names of the question that no document of the project nor the method
         mentions (case-insensitive for letters a–z, as SQLite's LIKE)."""
         projects = [KNOWLEDGE_PROJECT] + ([check_project_name(project)] if project else [])
-        return [t for t in key_terms(question) if not self.docstore.mentions(projects, term_pattern(t))]
+        absent = [t for t in key_terms(question) if not self.docstore.mentions(projects, term_pattern(t))]
+        # An acronym may be written out in full in the documents (« zéro artificialisation nette »): look for
+        # its expansion before calling it absent (rare path: only for acronyms found nowhere verbatim).
+        for term in [t for t in absent if expansion_regex(t)]:
+            pattern = expansion_regex(term)
+            if any(pattern.search(c.text) for p in projects for c in self.docstore.chunks(p)):
+                absent.remove(term)
+        return absent
 
     def ask_stream(self, question: str, project: str | None, history: list[Turn] | None = None) -> Iterator[Event]:
         question = check_question(question)

@@ -78,6 +78,12 @@ def test_key_terms_are_acronyms_years_and_short_quoted_names():
     assert key_terms("Quel est le titre II du guide « Éviter, réduire et compenser l'imperméabilisation "
                      "nouvelle des sols » ? Il coûte 2 500 €.") == []
     assert term_pattern("Dinan-Cap Fréhel") == "%Dinan%Cap%Fréhel%"
+    from assistant.grounding import expansion_regex
+
+    srdeii = expansion_regex("SRDEII")
+    assert srdeii.search("Le Schéma régional de développement économique, d'innovation et d'internationalisation")
+    assert not srdeii.search("le schéma régional des mobilités")
+    assert expansion_regex("PCAET").search("plan climat-air-énergie territorial") and expansion_regex("A2") is None
 
 
 def test_a_question_naming_what_no_document_mentions_is_not_covered(tmp_path):
@@ -89,13 +95,15 @@ def test_a_question_naming_what_no_document_mentions_is_not_covered(tmp_path):
 
     doc = tmp_path / "tourisme.md"
     doc.write_text("# Tourisme\n\nLa destination « Dinan Cap Fréhel » a accueilli des visiteurs en 2022 ; le PCAET "
-                   "prévoit des navettes estivales.\n", encoding="utf-8")
+                   "prévoit des navettes estivales. L'objectif de zéro artificialisation nette s'applique.\n",
+                   encoding="utf-8")
     settings = Settings(data_dir=tmp_path / "data", _env_file=None)
     settings.retrieval.min_dense_score = 0.0
     chat = FakeChat(lambda messages: "La destination a accueilli des visiteurs en 2022 [1].")
     a = Assistant(settings, chat=chat, embedder=HashingEmbedder())
     a.ingest([doc], "Dinan")
     assert a.absent_terms("Que prévoit le PCAET pour la destination « Dinan-Cap Fréhel » en 2022 ?", "Dinan") == []
+    assert a.absent_terms("Que dit le document du ZAN ?", "Dinan") == []  # written out in full, not abbreviated
     answer = a.ask("Quelles sont les priorités du SRDEII pour 2022 ?", "Dinan")
     assert not answer.covered and chat.calls == []
     assert "« SRDEII »" in answer.answer and "2022" not in answer.answer.split(":")[0]
