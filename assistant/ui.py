@@ -10,6 +10,7 @@ import html
 import logging
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no outbound traffic
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "ui_static"
 TITLE = "Assistant de stratégie territoriale"
 LOADING = "Chargement du modèle local (≈10 s la première fois)…"
+NOT_SHOWN = False  # value of the page's territory state before the page has loaded (None is: no territory)
 NO_PROJECT = "Choisissez un territoire en haut de la page, ou tapez le nom d'un nouveau territoire."
 
 # lang="fr" for screen readers, and every element of class "statut" becomes a polite live region, so that
@@ -335,7 +337,7 @@ class DemarcheScreen:
         """Every output of ``view_outputs``.
 
         The panel to pass a refused gate is there while the gate refuses; ``override`` opens (True) or closes
-        (False) it, None leaves it as it is (the dropdown of territories may fire « change » again meanwhile).
+        (False) it, None leaves it as it is (when the tab is shown again, for instance).
         """
         if space is None:
             empty = [gr.update(value=pd.DataFrame(columns=t.headers)) for t in tables.ALL_TABLES]
@@ -357,7 +359,8 @@ class DemarcheScreen:
                 gr.update(choices=choices, value=None)]
 
     # -- events ------------------------------------------------------------------------------------
-    def wire(self, project: gr.Dropdown, tab: gr.Tab) -> None:
+    def wire(self, project: gr.Dropdown, shown_project: gr.State, tab: gr.Tab) -> None:
+        """``shown_project`` changes once per territory switch (see ``build_app``)."""
         assistant = self.assistant
         outs = self.view_outputs
 
@@ -368,7 +371,7 @@ class DemarcheScreen:
                 return [gr.update()] * len(outs)  # the project status already says why
 
         tab.select(show, [project], outs)
-        project.change(show, [project], outs)
+        shown_project.change(show, [shown_project], outs)
         self.shown.input(show, [project, self.shown], outs)
         self.origin.change(lambda o: gr.update(visible=o == "entretien"), [self.origin], [self.interviewee])
 
@@ -496,6 +499,12 @@ class DemarcheScreen:
 # --- the app --------------------------------------------------------------------------------------------
 
 
+def _project_key(name: str | None) -> str | None:
+    """The territory a value of the selector designates, read as ``ProjectSpace`` reads it (« Dinan » typed with a
+    trailing space is « Dinan »); None for no territory."""
+    return unicodedata.normalize("NFC", str(name or "").strip()) or None
+
+
 def _space(assistant: Assistant, project: str | None) -> session.ProjectSpace | None:
     if not project or not str(project).strip():
         return None
@@ -523,9 +532,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             gr.Markdown(f"# {TITLE}\nQuestions sourcées sur les documents de votre territoire et démarche guidée de "
                         "marketing territorial : diagnostic, DAS, positionnement, plan d'action, tableau de bord.")
         with gr.Row(equal_height=True):
+            # Off until the page has loaded the list and shown the first territory: a name typed earlier would be
+            # replaced by that first territory when the list arrives.
             project = gr.Dropdown(label="Territoire (projet)", choices=[], value=None, allow_custom_value=True,
-                                  filterable=True, elem_id="projet", scale=3,
+                                  filterable=True, elem_id="projet", scale=3, interactive=False,
                                   info="Choisissez un territoire ou tapez un nouveau nom puis Entrée.")
+            # The territory this page shows: NOT_SHOWN until the page has loaded, then a name, or None. Everything
+            # that follows a switch hangs on its « change », which fires only when it really changes.
+            shown_project = gr.State(NOT_SHOWN)
             project_status = gr.Markdown(elem_id="statut-projet", elem_classes=["statut"])
 
         with gr.Tabs(elem_id="ecrans"):
@@ -617,9 +631,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     f"Territoire **{space.name}** : aucun document pour l'instant (onglet Documents).")
 
         def on_load():
-            names = session.list_projects(assistant)
+            try:
+                names = session.list_projects(assistant)
+            except Exception:  # the selector must not stay off: a new territory can still be typed
+                log.exception("liste des territoires illisible")
+                names = []
             value = names[0] if names else None
-            return gr.update(choices=names, value=value)
+            return [gr.update(choices=names, value=value, interactive=True), *switch(value, NOT_SHOWN)]
+
+        def switch(name, shown):
+            """One switch per territory chosen. The selector may report a choice more than once (its « change »
+            also follows the value set by ``on_load``, and gradio releases differ there), and a territory typed
+            again, with spaces around, or picked again in the list is the same one: nothing is done then, so the
+            conversation is kept. A real switch empties it, and its memory."""
+            key = _project_key(name)
+            if key == shown:
+                return [gr.skip()] * len(switch_outputs)
+            return [key, *on_project(key)]
 
         def on_project(name):
             try:
@@ -634,9 +662,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return (project_text(space, frame), [], [], [], frame,
                     gr.update(choices=list(frame["Document"]), value=None), "")
 
-        app.load(on_load, None, [project])
-        project.change(on_project, [project],
-                       [project_status, chatbot, messages, turns, docs, to_remove, chat_status])
+        switch_outputs = [shown_project, project_status, chatbot, messages, turns, docs, to_remove, chat_status]
+        app.load(on_load, None, [project, *switch_outputs])
+        project.change(switch, [project, shown_project], switch_outputs)
 
         # -- handlers: discussion -------------------------------------------------------------------
 
@@ -771,7 +799,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             [confirm_row, doc_status])
 
         # -- handlers: démarche ---------------------------------------------------------------------
-        demarche_ui.wire(project, demarche_tab)
+        demarche_ui.wire(project, shown_project, demarche_tab)
 
         # -- handlers: exports ----------------------------------------------------------------------
 
@@ -786,7 +814,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return gr.update(value=str(path), interactive=True), _status(summary, "ok")
 
         exports_tab.select(prepare_export, [project], [download, export_status])
-        project.change(prepare_export, [project], [download, export_status])
+        shown_project.change(prepare_export, [shown_project], [download, export_status])
 
         def prepare_deliverable(name, fmt):
             off = gr.update(value=None, interactive=False, label=DOWNLOAD_DELIVERABLE)
@@ -811,7 +839,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         prepare.click(prepare_deliverable, [project, deliverable_format], [deliverable, deliverable_status],
                       **export_queue)
         deliverable_format.change(forget_deliverable, None, [deliverable, deliverable_status], **export_queue)
-        project.change(forget_deliverable, None, [deliverable, deliverable_status], **export_queue)
+        shown_project.change(forget_deliverable, None, [deliverable, deliverable_status], **export_queue)
 
         # -- handlers: paramètres -------------------------------------------------------------------
 

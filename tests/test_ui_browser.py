@@ -14,6 +14,7 @@ import socket
 import time
 import urllib.request
 import zipfile
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import unquote
@@ -474,6 +475,134 @@ def test_a_refused_gate_is_passed_only_with_a_recorded_reason(page, server, shot
     assert forced["stage"] == "cadrage" and forced["reason"] == reason
     assert forced["reasons_overridden"] == missing
 
+
+
+def count_switches(monkeypatch, assistant: Assistant) -> Counter:
+    """Territory switches of the served app, by name: each one lists the territory's documents once."""
+    switches: Counter = Counter()
+    documents = assistant.documents
+
+    def counted(project):
+        switches[project] += 1
+        return documents(project)
+
+    monkeypatch.setattr(assistant, "documents", counted)
+    return switches
+
+
+def json_exports(slug: str) -> set[Path]:
+    """The strategy JSON prepared for the Exports screen: one new folder each time a territory is shown."""
+    from assistant.session import export_dir
+
+    return set(export_dir().glob(f"{slug}-*/strategie-{slug}.json"))
+
+
+def settle(page, seconds: float = 4) -> None:
+    """Leave time to any late event of the territory selector (they came at 0.8 s intervals)."""
+    page.wait_for_timeout(seconds * 1000)
+
+
+@pytest.mark.browser
+def test_one_territory_choice_is_one_switch_and_the_same_one_keeps_the_conversation(browser, server, monkeypatch):
+    ProjectStorage(server.settings.projects_dir).create("Saint-Cast")  # listed in the selector
+    switches = count_switches(monkeypatch, server.assistant)
+    before = {slug: json_exports(slug) for slug in ("saint-cast", "erquy")}
+    context, page = _open(browser, server.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        choose_project(page, "Saint-Cast")
+        wait_for(lambda: json_exports("saint-cast") - before["saint-cast"])
+        settle(page)
+        assert switches["Saint-Cast"] == 1, switches
+        assert len(json_exports("saint-cast") - before["saint-cast"]) == 1
+
+        question = "Quelles parties prenantes associer à la démarche de Saint-Cast ?"
+        page.get_by_label("Votre question").fill(question)
+        page.get_by_label("Votre question").press("Enter")
+        status = page.locator("#statut-discussion")
+        expect(status).to_contain_text(re.compile("Réponse sourcée|non couverte"), timeout=WAIT)
+        chat = page.locator("#discussion")
+        expect(chat).to_contain_text(question)
+
+        # The same territory again, typed (with the spaces a hurried hand adds) or picked in the list: nothing moves.
+        box = page.get_by_label("Territoire (projet)")
+        for typed in ("Saint-Cast", " Saint-Cast "):
+            box.click()
+            box.fill(typed)
+            box.press("Enter")
+            settle(page, 2)
+        box.click()
+        page.get_by_role("option", name="Saint-Cast", exact=True).click()
+        settle(page)
+        assert switches["Saint-Cast"] == 1, switches
+        assert len(json_exports("saint-cast") - before["saint-cast"]) == 1
+        expect(chat).to_contain_text(question)
+        expect(status).to_contain_text(re.compile("Réponse sourcée|non couverte"))
+        # The conversation memory is kept too: a follow-up is read with the first question.
+        asked = len(server.chat.calls)
+        page.get_by_label("Votre question").fill(FOLLOW_UP)
+        page.get_by_label("Votre question").press("Enter")
+        expect(chat).to_contain_text(FOLLOW_UP, timeout=WAIT)
+        expect(page.get_by_role("button", name="Envoyer")).to_be_enabled(timeout=WAIT)
+        rewrites = wait_for(lambda: [c for c in server.chat.calls[asked:] if "Question de suivi" in c[-1]["content"]])
+        assert question in rewrites[0][-1]["content"]
+
+        # Another territory: one switch, the conversation starts afresh (shown and remembered).
+        choose_project(page, "Erquy")
+        wait_for(lambda: json_exports("erquy") - before["erquy"])
+        settle(page)
+        assert switches["Erquy"] == 1 and switches["Saint-Cast"] == 1, switches
+        assert len(json_exports("erquy") - before["erquy"]) == 1
+        assert len(json_exports("saint-cast") - before["saint-cast"]) == 1
+        expect(chat).not_to_contain_text(question)
+        expect(chat).not_to_contain_text(FOLLOW_UP)
+        asked = len(server.chat.calls)
+        page.get_by_label("Votre question").fill(FOLLOW_UP)
+        page.get_by_label("Votre question").press("Enter")
+        expect(status).to_contain_text(re.compile("Réponse sourcée|non couverte"), timeout=WAIT)
+        assert not [c for c in server.chat.calls[asked:] if "Question de suivi" in c[-1]["content"]]
+        assert switches["Erquy"] == 1, switches
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+@pytest.mark.browser
+def test_a_territory_typed_while_the_page_loads_is_kept(browser, server, monkeypatch):
+    """On a busy machine the list of territories comes late: it must not replace the territory chosen meanwhile."""
+    from assistant import session
+
+    ProjectStorage(server.settings.projects_dir).create("Aaa Premier")  # the first of the list, shown by default
+    listed = session.list_projects
+
+    def slow(assistant):
+        time.sleep(3)
+        return listed(assistant)
+
+    monkeypatch.setattr(session, "list_projects", slow)
+    switches = count_switches(monkeypatch, server.assistant)
+    context, page = _open(browser, server.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        # From the keyboard, as fast as possible: the field takes the name once it can keep it.
+        box = page.get_by_label("Territoire (projet)")
+        expect(box).to_be_enabled(timeout=WAIT)
+        box.focus()
+        page.keyboard.press("Control+a")  # the first territory may be shown there already
+        page.keyboard.type("Pléneuf")
+        page.keyboard.press("Enter")
+        page.locator("#statut-projet").get_by_text("Territoire Pléneuf").wait_for()
+        settle(page, 6)
+        expect(page.locator("#statut-projet")).to_contain_text("Territoire Pléneuf")
+        assert box.input_value() == "Pléneuf"
+        assert switches["Pléneuf"] == 1, switches
+        box.click()  # the list came meanwhile
+        expect(page.get_by_role("option", name="Aaa Premier", exact=True)).to_be_visible()
+    finally:
+        context.close()
+    assert not errors, errors
 
 @pytest.mark.browser
 def test_settings_show_model_and_provider_without_secrets(page, shots):
