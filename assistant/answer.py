@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import prompts
-from .grounding import (NOT_COVERED, cite_numbers, content_words, mark_unsupported, unsupported_numbers,
-                        verify_citations)
+from .grounding import (CITE_RE, NOT_COVERED, best_quote, cite_numbers, content_words, mark_unsupported,
+                        unsupported_numbers, verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
-from .schemas import Answer, Passage, Timings
+from .schemas import Answer, Citation, Passage, Timings
 
 SearchFn = Callable[[str], SearchResult]
 
@@ -170,6 +170,9 @@ class Answerer:
     def finish(self, raw: str, question: str, passages: list[Passage], timings: Timings) -> Answer:
         if not raw or raw.startswith(NOT_COVERED) or (NOT_COVERED in raw and len(raw) < 40):
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages)
+        raw = _ECHO.sub("", raw).strip()  # small models sometimes copy the prompt's delimiters
+        if not re.search(r"[^\W\d_]{2}|\d", CITE_RE.sub("", raw)):
+            return self.extract(question, passages, timings)
         text, citations, flags = verify_citations(raw, passages)
         text, citations = cite_numbers(text, citations, passages, question)
         cited = {(c.file, c.page, c.section) for c in citations}
@@ -183,6 +186,16 @@ class Answerer:
         return Answer(answer=text.strip(), citations=citations, covered=True, flags=flags, timings=timings,
                       passages=passages)
 
+    def extract(self, question: str, passages: list[Passage], timings: Timings) -> Answer:
+        """When the model wrote nothing usable: the sentence of the best passage closest to the question, quoted
+        as it is and cited, rather than an empty or garbled reply."""
+        quote, _ = best_quote(question, passages[0].chunk.text)
+        c = passages[0].chunk
+        citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=quote, project=c.project)
+        return Answer(answer=f"Extrait le plus proche de votre question : « {quote} » [1]", citations=[citation],
+                      covered=True, timings=timings, passages=passages,
+                      flags=["pas de synthèse rédigée : extrait du document cité tel quel"])
+
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         final = None
         for event in self.stream(question, history):
@@ -193,6 +206,7 @@ class Answerer:
 
 
 _DELIMITER = re.compile(r"</?\s*documents\s*>", re.IGNORECASE)
+_ECHO = re.compile(r"[<‹]/?\s*documents\s*[>›]", re.IGNORECASE)
 
 
 def _as_data(text: str) -> str:

@@ -63,8 +63,8 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
     return best, best_score
 
 
-def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.3, auto_support: float = 0.5,
-                     better_margin: float = 0.2) -> tuple[str, list[Citation], list[str]]:
+def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.3, auto_support: float = 0.5
+                     ) -> tuple[str, list[Citation], list[str]]:
     """Map [n] markers to passages, keep only those whose passage supports the citing sentence.
 
     Small models often forget the markers: a sentence left without a valid one is attributed to the passage
@@ -87,8 +87,6 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
         """Keep the supported markers of one sentence, or attribute it when it has none."""
         marks: list[str] = []
 
-        cited_support: list[float] = []
-
         def _replace(match: re.Match) -> str:
             here = []
             for raw in re.split(r"\s*[,;]\s*", match.group(1)):
@@ -102,19 +100,14 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
                     flags.append(f"citation [{n}] retirée : l'extrait ({passage.label}) ne soutient pas la phrase")
                     continue
                 here.append(cite(n, quote))
-                cited_support.append(support)
             marks.extend(here)
             return "".join(here)
 
         sentence = CITE_RE.sub(_replace, sentence)
-        if len(content_words(sentence)) >= 3 and passages:
+        if not marks and len(content_words(sentence)) >= 3 and passages:
             scored = [(best_quote(sentence, p.chunk.text), n) for n, p in enumerate(passages, 1)]
             (quote, support), n = max(scored, key=lambda t: t[0][1])
-            # No valid marker: attribute on strong support. A marker to a weaker passage: also cite the passage
-            # that clearly supports the sentence better (small models often cite [1] for whatever they read).
-            needed = auto_support if not marks else max(auto_support, max(cited_support) + better_margin)
-            if (support >= needed and f"[{renumber.get(n)}]" not in marks
-                    and quote_in_passage(quote, passages[n - 1].chunk.text)):
+            if support >= auto_support and quote_in_passage(quote, passages[n - 1].chunk.text):
                 sentence = _append_mark(sentence, cite(n, quote))
         return sentence
 
