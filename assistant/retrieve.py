@@ -10,8 +10,8 @@ project together, then mixed with the configured weights.
 
 from __future__ import annotations
 
+import math
 import re
-import statistics
 from dataclasses import dataclass, field
 
 from .docstore import DocStore
@@ -66,8 +66,9 @@ def _zscores(scored: Scored, floor: float) -> tuple[dict[str, float], float]:
     if not scored:
         return {}, 0.0
     values = [s for _, s in scored]
-    mean = statistics.fmean(values)
-    spread = statistics.pstdev(values) or 1.0
+    mean = sum(values) / len(values)
+    # Plain floats: statistics.pstdev works in exact fractions, which cost more than the rest of the fusion.
+    spread = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
     return {cid: (s - mean) / spread for cid, s in scored}, (floor - mean) / spread
 
 
@@ -102,6 +103,9 @@ TOC_PENALTY = 1.0  # in z-score units of the fused score
 
 
 def is_table_of_contents(text: str) -> bool:
+    # Cheap test first: the regex runs on every candidate of every query, and most passages have no leaders.
+    if not any(mark in text for mark in (".....", ". . . . .", "……", "_____", "_ _ _ _ _")):
+        return False
     return len(_LEADERS.findall(text)) >= 3
 
 

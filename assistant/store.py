@@ -95,8 +95,8 @@ class VectorStore:
     def query(self, project: str, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Return (chunk id, cosine similarity) best first."""
         def run(col):
-            if col.count() == 0:
-                return None
+            # No count() first: it cost more than the query itself, and Chroma 1.x answers an empty collection
+            # (or a filter matching nothing) with empty lists.
             return col.query(query_embeddings=[vector.tolist()], n_results=k, where=where or None,
                              include=["distances"])
 
