@@ -171,8 +171,8 @@ class Answerer:
         if not raw or raw.startswith(NOT_COVERED) or (NOT_COVERED in raw and len(raw) < 40):
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages)
         raw = _ECHO.sub("", raw).strip()  # small models sometimes copy the prompt's delimiters
-        if not re.search(r"[^\W\d_]{2}|\d", CITE_RE.sub("", raw)):
-            return self.extract(question, passages, timings)
+        if len(content_words(CITE_RE.sub("", raw))) < 2 and not re.search(r"\d", CITE_RE.sub("", raw)):
+            return self.extract(question, passages, timings)  # e.g. « . », « Oui, [1]. »
         text, citations, flags = verify_citations(raw, passages)
         text, citations = cite_numbers(text, citations, passages, question)
         cited = {(c.file, c.page, c.section) for c in citations}

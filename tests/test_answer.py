@@ -93,10 +93,12 @@ def test_a_figure_from_another_shown_passage_gets_that_passage_cited():
 
 
 def test_echoed_delimiters_are_removed_and_an_empty_reply_falls_back_to_a_cited_extract():
-    answer = _answerer(FakeChat(["Oui, <documents> la saison est allongée [1]. </documents>"])).ask(
+    answer = _answerer(FakeChat(["Oui, <documents> la stratégie vise à allonger la saison [1]. </documents>"])).ask(
         "La stratégie allonge-t-elle la saison ?")
     assert "documents>" not in answer.answer and answer.citations
-    answer = _answerer(FakeChat([" . [1]"])).ask("Que vise la stratégie de tourisme durable ?")
-    assert answer.covered and answer.answer.startswith("Extrait le plus proche de votre question : « La stratégie")
+    for reply in (" . [1]", "Oui, <documents> [1]. </documents>"):
+        answer = _answerer(FakeChat([reply])).ask("Que vise la stratégie de tourisme durable ?")
+        assert answer.answer.startswith("Extrait le plus proche de votre question : « La stratégie"), reply
+    assert answer.covered
     assert answer.citations[0].quote in TOURISM.chunk.text and answer.citations[0].file == "fiche29.md"
     assert answer.flags == ["pas de synthèse rédigée : extrait du document cité tel quel"]
