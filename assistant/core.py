@@ -17,14 +17,13 @@ from .answer import Answerer, Event, Turn
 from .config import Settings
 from .docstore import DocStore
 from .embeddings import Embedder, build_embedder
-from .grounding import expansion_regex, key_terms, term_pattern
 from .errors import AssistantError, InputError
+from .grounding import expansion_regex, key_terms, term_pattern
 from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
 from .ingest import IngestLimits
 from .lexical import LexicalCache
 from .llm import ChatModel, build_chat_model
 from .retrieve import SearchResult, merge, search_project
-
 from .schemas import KNOWLEDGE_PROJECT, Answer, DocumentRecord, FileReport
 from .store import VectorStore
 

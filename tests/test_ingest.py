@@ -458,3 +458,35 @@ def test_io_is_binary_safe(tmp_path):
     path = tmp_path / "export.txt"
     path.write_bytes("Stratégie d'attractivité du territoire".encode("utf-16"))
     assert parse_file(path).pages[0].text == "Stratégie d'attractivité du territoire"
+
+
+def test_an_index_built_by_an_older_pipeline_is_re_read_and_its_base_upgraded(tmp_path, monkeypatch):
+    """Real chunk store: a base created before the ``pipeline`` column gains it, and files indexed by an older
+    reading/chunking pipeline are re-read on the next ingestion instead of being reported unchanged."""
+    import sqlite3
+
+    from assistant import indexer
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.docstore import DocStore
+    from assistant.embeddings import HashingEmbedder
+
+    old = tmp_path / "old.sqlite3"
+    with sqlite3.connect(old) as conn:  # the documents table as the first version created it
+        conn.execute("CREATE TABLE documents (project TEXT NOT NULL, file TEXT NOT NULL, doc_type TEXT NOT NULL, "
+                     "content_hash TEXT NOT NULL, pages INTEGER NOT NULL, chunks INTEGER NOT NULL, "
+                     "ingested_at TEXT NOT NULL, title TEXT, empty_pages TEXT NOT NULL DEFAULT '[]', "
+                     "PRIMARY KEY (project, file))")
+        conn.execute("INSERT INTO documents VALUES ('p', 'a.md', 'md', 'h', 1, 1, 't', NULL, '[]')")
+    store = DocStore(old)
+    assert store.pipeline("p", "a.md") == 1 and store.documents("p")[0].file == "a.md"
+    store.close()
+
+    a = Assistant(Settings(data_dir=tmp_path / "data", _env_file=None), embedder=HashingEmbedder())
+    fiche = FICHES / "fiche24.md"
+    assert [r.status for r in a.ingest([fiche], "p")] == ["indexed"]
+    assert [r.status for r in a.ingest([fiche], "p")] == ["unchanged"]
+    monkeypatch.setattr(indexer, "PIPELINE_VERSION", indexer.PIPELINE_VERSION + 1)
+    [report] = a.ingest([fiche], "p")
+    assert report.status == "replaced" and report.chunks == a.documents("p")[0].chunks
+    assert a.docstore.pipeline("p", "fiche24.md") == indexer.PIPELINE_VERSION
