@@ -39,13 +39,19 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _paragraphs(text: str) -> str:
+    """Blank lines stay (a heading never runs into the sentence after it); a single line break is a space (PDF
+    text wraps lines in the middle of sentences: cutting there would split the very sentence that supports a claim)."""
+    text = re.sub(r"[^\S\n]+", " ", text)
+    return re.sub(r" ?\n(?!\n) ?(?<!\n\n)", " ", re.sub(r"\n\s*\n\s*", "\n\n", text))
+
+
 def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, float]:
     """The passage sentence sharing most content words with ``sentence``, and that share (0–1)."""
     want = content_words(CITE_RE.sub("", sentence))
     best, best_score = "", 0.0
     # Whitespace collapsed only: the quote shown to users keeps the document's own characters (’, «, ligatures…).
-    # Line breaks are kept as sentence ends, so a heading never runs into the quote that follows it.
-    for cand in split_sentences(re.sub(r"[^\S\n]+", " ", passage)):
+    for cand in split_sentences(_paragraphs(passage)):
         score = len(want & content_words(cand)) / max(len(want), 1)
         if score > best_score:
             best, best_score = cand, score
@@ -210,7 +216,7 @@ def cite_numbers(answer: str, citations: list[Citation], passages: list[Passage]
         if raw not in unsupported_numbers(answer, sources(), question):
             continue  # sourced by the passage just cited for another figure of the sentence
         for passage in passages:
-            text = re.sub(r"[^\S\n]+", " ", passage.chunk.text)
+            text = _paragraphs(passage.chunk.text)
             holding = [s for s in split_sentences(text) if value in {v for _, v in numbers_in(normalise(s))}]
             if not holding:
                 continue
