@@ -305,9 +305,13 @@ def test_guided_method_stage_updates_its_artifact(page, server, shots):
     expect(stakeholders).to_contain_text("hypothèse validée")
     # Cells are editable: the horizon typed in the table is saved with the ambition.
     ambition = page.locator("#table-cadrage-ambition")
-    ambition.get_by_test_id("cell-0-2").dblclick()  # the « Horizon » cell
-    page.keyboard.type("2030")
-    page.keyboard.press("Enter")
+    cell = ambition.get_by_test_id("cell-0-2")  # the « Horizon » cell
+    cell.dblclick()
+    # Type only once the cell's editor is there: on a loaded machine, keys sent earlier were lost ("30").
+    editor = cell.locator("input, textarea").first
+    editor.wait_for(state="visible")
+    editor.fill("2030")
+    editor.press("Enter")
     page.get_by_role("button", name="Enregistrer les modifications des tableaux").click()
     expect(page.locator("#statut-tableaux")).to_contain_text("Ambition : élément modifié (horizon)")
     strategy = ProjectStorage(server.settings.projects_dir).load("val-de-rance")
