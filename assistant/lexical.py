@@ -42,6 +42,7 @@ def tokenize(texts: list[str]):
 class LexicalIndex:
     def __init__(self, chunks: list[Chunk], titles: dict[str, str] | None = None) -> None:
         self.ids = [c.id for c in chunks]
+        self._position = {cid: i for i, cid in enumerate(self.ids)}
         self.files = [c.file for c in chunks]
         self._retriever = bm25s.BM25()
         if chunks:
@@ -62,6 +63,23 @@ class LexicalIndex:
         docs, scores = self._retriever.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False,
                                                 weight_mask=mask)
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+    def scores(self, query: str, ids: list[str]) -> dict[str, float]:
+        """Exact BM25 score of the given chunks (those found by the other engine below this one's cut)."""
+        wanted = [cid for cid in ids if cid in self._position]
+        if not wanted:
+            return {}
+        tokens = [t for t in tokenize_words(query) if t in self._retriever.vocab_dict]
+        if not tokens:
+            return {cid: 0.0 for cid in wanted}
+        every = self._retriever.get_scores(tokens)
+        return {cid: float(every[self._position[cid]]) for cid in wanted}
+
+
+def tokenize_words(text: str) -> list[str]:
+    return bm25s.tokenize([_normalise(text)], stopwords=_STOPWORDS, stemmer=_stemmer.stemWords, show_progress=False,
+                          token_pattern=r"(?u)\b\w+\b", return_ids=False)[0]
 
 
 def _index_text(chunk: Chunk, title: str | None = None) -> str:

@@ -105,6 +105,17 @@ class VectorStore:
             return []
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0])]
 
+    def similarities(self, project: str, ids: list[str], vector: np.ndarray) -> dict[str, float]:
+        """Cosine similarity of the query to the given chunks' stored vectors (those not yet embedded are absent)."""
+        if not ids:
+            return {}
+        res = self._call("lecture", project, lambda col: col.get(ids=ids, include=["embeddings"]))
+        if res is None or not len(res["ids"]):
+            return {}
+        # Our vectors are L2-normalised: the dot product is the cosine.
+        sims = np.asarray(res["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        return {cid: float(s) for cid, s in zip(res["ids"], sims)}
+
     def delete_file(self, project: str, file: str) -> None:
         self._call("suppression", project, lambda col: col.delete(where={"file": file}))
 
