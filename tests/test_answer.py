@@ -102,3 +102,50 @@ def test_echoed_delimiters_are_removed_and_an_empty_reply_falls_back_to_a_cited_
     assert answer.covered
     assert answer.citations[0].quote in TOURISM.chunk.text and answer.citations[0].file == "fiche29.md"
     assert answer.flags == ["pas de synthèse rédigée : extrait du document cité tel quel"]
+
+
+PORT = _passage("Le port de plaisance de Dinan accueille les bateaux de passage sur la Rance.", file="port.md",
+                section="Port")
+REMPARTS = _passage("Les remparts médiévaux entourent la vieille ville de Dinan.", file="remparts.md",
+                    section="Remparts")
+
+
+def test_best_passage_is_shown_last_next_to_the_question_and_keeps_number_one():
+    chat = FakeChat(["La stratégie vise à allonger la saison touristique [1]."])
+    answer = _answerer(chat, passages=(TOURISM, PORT, REMPARTS)).ask("Que prévoit la stratégie de tourisme ?")
+    user = chat.calls[0][1]["content"]
+    order = [user.index(f"[{n}] (") for n in (3, 2, 1)]
+    assert order == sorted(order) and user.index("[1] (fiche29.md") < user.index("Question :")
+    assert answer.citations[0].file == "fiche29.md" and not answer.flags
+
+
+def test_a_reply_that_no_passage_supports_is_replaced_by_the_closest_extract():
+    chat = FakeChat(["Les élus ont voté un nouveau stade de football pour la saison prochaine."])
+    answer = _answerer(chat, passages=(TOURISM, PORT)).ask("Que prévoit la stratégie de tourisme durable ?")
+    assert "stade" not in answer.answer and answer.covered
+    [citation] = answer.citations
+    assert citation.file == "fiche29.md" and f"« {citation.quote} » [1]" in answer.answer
+    assert "tourisme durable" in citation.quote
+    assert any("n'a pu être vérifiée" in f for f in answer.flags)
+
+
+def test_a_figure_question_answered_without_any_figure_is_not_covered():
+    chat = FakeChat(["La stratégie de tourisme durable de Dinan Agglomération [1]."])
+    answer = _answerer(chat).ask("Quelle agence a conçu la marque de la destination, et pour quel coût ?")
+    assert not answer.covered and not answer.citations
+    assert "ne donnent pas le chiffre demandé" in answer.answer and "il faudrait ajouter" in answer.answer
+    assert any("chiffre demandé" in f for f in answer.flags)
+    # The same reply to a question that asks for no figure is a sourced answer.
+    chat = FakeChat(["La stratégie de tourisme durable de Dinan Agglomération [1]."])
+    assert _answerer(chat).ask("Qui porte la stratégie de tourisme durable ?").covered
+    # And a figure question answered with the figure stays answered.
+    chat = FakeChat(["Le budget prévu est de 120 000 euros [1]."])
+    answer = _answerer(chat).ask("Quel budget est prévu pour le tourisme durable ?")
+    assert answer.covered and answer.citations and not answer.flags
+
+
+def test_a_partial_refusal_inside_a_reply_is_said_in_words():
+    chat = FakeChat(["La stratégie vise à allonger la saison touristique [1]. Son slogan est NON_COUVERT."])
+    answer = _answerer(chat).ask("Que prévoit la stratégie de tourisme, et quel est son slogan ?")
+    assert "non_couvert" not in answer.answer.lower()
+    assert "non précisé dans les documents" in answer.answer and answer.citations

@@ -111,3 +111,18 @@ def test_a_question_naming_what_no_document_mentions_is_not_covered(tmp_path):
     assert not answer.covered and "« 2023 »" in answer.answer and chat.calls == []
     answer = a.ask("Combien de visiteurs la destination a-t-elle accueillis en 2022 ?", "Dinan")
     assert answer.covered and len(chat.calls) == 1
+
+
+def test_questions_that_ask_for_a_figure():
+    from assistant.grounding import asks_for_figure, holds_figure
+
+    for q in ("Combien de nuitées en 2023 ?", "Quel budget est prévu pour le plan ?", "Et pour quel coût ?",
+              "Quelle part de la population déménage ?", "Quel est le montant de l'aide ?",
+              "À quelle hauteur la Région finance-t-elle ?", "Quels sont les taux retenus ?"):
+        assert asks_for_figure(q), q
+    for q in ("Quelle agence a conçu la marque ?", "Quels partenaires sont associés ?",
+              "Quelle étape est prioritaire ?", "Quel calendrier est prévu ?"):
+        assert not asks_for_figure(q), q
+    assert holds_figure("Le budget est de 12 534 200 € [1].") and holds_figure("Environ la moitié des habitants.")
+    assert holds_figure("Deux fois par an [2].")
+    assert not holds_figure("Dinan Agglomération [1].") and not holds_figure("Une agence de septembre [3].")

@@ -374,10 +374,13 @@ def test_prompt_injection_stays_data(tmp_path):
     assert answer.covered and answer.citations and answer.citations[0].file == doc.name
     assert not answer.flags
 
-    # A model that obeys the injection produces no verified citation: the answer says it is unsourced.
+    # A model that obeys the injection produces nothing the passages support: its reply is not shown; the closest
+    # extract is, quoted and cited, with a flag saying so.
     answer = a.ask("Que disent les documents sur le port de Dinan ?", PROJECT)
-    assert "aucune citation vérifiée" in " ".join(answer.flags)
-    assert not answer.citations
+    assert "prompt système" not in answer.answer and "Tu es l'assistant" not in answer.answer
+    assert "n'a pu être vérifiée" in " ".join(answer.flags)
+    [citation] = answer.citations
+    assert citation.quote in answer.answer and "port" in citation.quote
     system2 = chat.calls[1][0]["content"]
     assert system2 == system["content"]  # the system prompt never changes with the documents
 

@@ -1,0 +1,57 @@
+"""The embedded embedding model, in the main process and spread over worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+
+from assistant.config import EmbeddingSettings
+from assistant import embeddings
+from assistant.embeddings import E5Embedder
+
+TEXTS = [f"Le passage {i} décrit la stratégie touristique de Dinan Agglomération et ses {i * 3} actions."
+         for i in range(40)]
+
+
+def test_worker_processes_give_the_same_vectors_as_the_main_process():
+    alone = E5Embedder(workers=1, batch_size=8).embed_passages(TEXTS)
+    parallel = E5Embedder(workers=2, batch_size=8)
+    try:
+        spread = parallel.embed_passages(TEXTS)
+        assert embeddings._pool is not None  # the work did go to the workers
+        pids = {p.pid for p in embeddings._pool._processes.values()}
+        assert len(pids) == 2 and os.getpid() not in pids
+        # A second embedder of the same process shares the pool instead of starting two more processes.
+        E5Embedder(workers=2, batch_size=8).embed_passages(TEXTS[:16])
+        assert {p.pid for p in embeddings._pool._processes.values()} == pids
+    finally:
+        embeddings.close_workers()
+    assert spread.shape == alone.shape == (40, parallel.dim) and spread.dtype == np.float32
+    assert np.allclose(spread, alone, atol=1e-5)
+    # Order is kept: each text's vector is closest to its own vector from the other run.
+    assert (np.argmax(spread @ alone.T, axis=1) == np.arange(40)).all()
+
+
+def test_a_dead_worker_costs_time_not_vectors():
+    embedder = E5Embedder(workers=2, batch_size=8)
+    try:
+        first = embedder.embed_passages(TEXTS[:16])
+        for process in list(embeddings._pool._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        again = embedder.embed_passages(TEXTS[:16])  # the broken pool is dropped, the main process does the work
+        assert embeddings._pool is None
+    finally:
+        embeddings.close_workers()
+    assert np.allclose(first, again, atol=1e-5)
+
+
+def test_a_single_batch_stays_in_the_main_process():
+    embeddings.close_workers()
+    E5Embedder(workers=2, batch_size=16).embed_passages(TEXTS[:10])
+    assert embeddings._pool is None  # no process started for a question-sized job
+
+
+def test_default_workers_follow_the_cores():
+    assert EmbeddingSettings().workers == min(2, os.cpu_count() or 1)
