@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import prompts
 from .grounding import (CITE_RE, NOT_COVERED, asks_for_figure, best_quote, cite_numbers, content_words,
-                        holds_figure, mark_unsupported, unsupported_numbers, verify_citations)
+                        holds_figure, is_closed_question, mark_unsupported, unsupported_numbers, verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
 from .schemas import Answer, Citation, Passage, Timings
@@ -151,10 +151,14 @@ class Answerer:
         numbered = "\n\n".join(
             f"[{i}] ({p.label})\n{_as_data(trim_passage(p.chunk.text, standalone, self.passage_chars))}"
             for i, p in reversed(list(enumerate(passages, 1))))
+        # A closed question (« peut-il… ? ») was answered NON_COUVERT by the 1.5B model even with the answer in
+        # the first passage: it is told what form the answer takes. Only there, so other prompts stay as they are.
+        asked = standalone + (f"\n{prompts.render('answer_closed', self.prompts_dir)}"
+                              if is_closed_question(standalone) else "")
         messages = [
             {"role": "system", "content": prompts.render("answer_system", self.prompts_dir)},
             {"role": "user", "content": prompts.render("answer_user", self.prompts_dir, passages=numbered,
-                                                       question=standalone)},
+                                                       question=asked)},
         ]
         pieces: list[str] = []
         flushed = False
@@ -191,7 +195,9 @@ class Answerer:
         # The sentinel inside a reply (« Le coût est NON_COUVERT. ») is a partial refusal: said in words.
         raw = _SENTINEL.sub("non précisé dans les documents", raw)
         if len(content_words(CITE_RE.sub("", raw))) < 2 and not re.search(r"\d", CITE_RE.sub("", raw)):
-            return self.extract(question, passages, timings)  # e.g. « . », « Oui, [1]. »
+            verdict = re.match(r"\s*(oui|non)\b", raw, re.IGNORECASE) if is_closed_question(question) else None
+            # e.g. « . », « Non [1]. »: the extract says why, the model's yes or no stays in front of it
+            return self.extract(question, passages, timings, verdict.group(1).capitalize() if verdict else "")
         text, citations, flags = verify_citations(raw, passages)
         text, citations = cite_numbers(text, citations, passages, question)
         cited = {(c.file, c.page, c.section) for c in citations}
@@ -210,15 +216,19 @@ class Answerer:
         return Answer(answer=text.strip(), citations=citations, covered=True, flags=flags, timings=timings,
                       passages=passages)
 
-    def extract(self, question: str, passages: list[Passage], timings: Timings) -> Answer:
+    def extract(self, question: str, passages: list[Passage], timings: Timings, verdict: str = "") -> Answer:
         """When the model wrote nothing usable: the sentence of the best passage closest to the question, quoted
-        as it is and cited, rather than an empty or garbled reply."""
-        quote, _ = best_quote(question, passages[0].chunk.text)
+        as it is and cited, rather than an empty or garbled reply. ``verdict``: the model's « Oui » / « Non » to a
+        closed question, kept in front of the extract that has to justify it."""
+        quote, share = best_quote(question, passages[0].chunk.text)
+        if not quote or share == 0:  # not one word of the question in the best passage: nothing to quote
+            return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages,
+                          flags=["aucune phrase des extraits ne porte sur la question"])
         c = passages[0].chunk
         citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=quote, project=c.project)
-        return Answer(answer=f"Extrait le plus proche de votre question : « {quote} » [1]", citations=[citation],
-                      covered=True, timings=timings, passages=passages,
-                      flags=["pas de synthèse rédigée : extrait du document cité tel quel"])
+        lead = f"{verdict}. Extrait qui l'établit" if verdict else "Extrait le plus proche de votre question"
+        return Answer(answer=f"{lead} : « {quote} » [1]", citations=[citation], covered=True, timings=timings,
+                      passages=passages, flags=["pas de synthèse rédigée : extrait du document cité tel quel"])
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         final = None

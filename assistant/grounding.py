@@ -269,7 +269,7 @@ _ASKS_FIGURE = re.compile(
     r"\bcombien\b|\b(?:quel(?:le)?s?|à quelle)\s+(?:est\s+(?:le|la)\s+|sont\s+les\s+)?(?:montants?|co[uû]ts?|budgets?|taux|"
     r"parts?|nombres?|pourcentages?|sommes?|prix|surfaces?|superficies?|proportions?|hauteur|effectifs?)\b",
     re.IGNORECASE)
-_NUMBER_WORDS = re.compile(r"\b(?:deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|"
+_NUMBER_WORDS = re.compile(r"\b(?:aucune?|zéro|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|"
                            r"trente|quarante|cinquante|soixante|cent|cents|mille|millions?|milliards?|moitié|tiers|"
                            r"quarts?|double|triple)\b", re.IGNORECASE)
 
@@ -283,4 +283,21 @@ def holds_figure(answer: str) -> bool:
     """A figure in digits (citation markers aside) or in words (« deux fois », « la moitié »; not « un », an article)."""
     text = CITE_RE.sub(" ", answer)
     return bool(re.search(r"\d", text)) or bool(_NUMBER_WORDS.search(text))
+
+
+_INTERROGATIVE = re.compile(r"\b(?:quel|quelle|quels|quelles|comment|combien|pourquoi|où|quand|qui|que|qu['’]|quoi|"
+                            r"lequel|laquelle|lesquels|lesquelles)\b", re.IGNORECASE)
+_INVERSION = re.compile(r"\b\w+-(?:t-)?(?:il|elle|on|ils|elles)\b|\best-ce qu", re.IGNORECASE)
+
+
+def is_closed_question(question: str) -> bool:
+    """A yes/no question: « Le reclassement … peut-il être compté ? », « Existe-t-il … ? », « Est-ce que … ? ».
+
+    The clause after a colon counts (« Notre commune est petite : existe-t-il un service ? »); an interrogative
+    word before the inverted verb makes it open (« Comment se répartit-il ? », « À partir de quelle taille … est-elle
+    tenue … ? »).
+    """
+    clause = re.split(r"[:;]", question)[-1]
+    inversion = _INVERSION.search(clause)
+    return bool(inversion) and not _INTERROGATIVE.search(clause[:inversion.start()])
 

@@ -149,3 +149,21 @@ def test_a_partial_refusal_inside_a_reply_is_said_in_words():
     answer = _answerer(chat).ask("Que prévoit la stratégie de tourisme, et quel est son slogan ?")
     assert "non_couvert" not in answer.answer.lower()
     assert "non précisé dans les documents" in answer.answer and answer.citations
+
+
+def test_a_closed_question_gets_the_form_of_its_answer_and_keeps_the_yes_or_no():
+    chat = FakeChat(["Non [1]."])
+    answer = _answerer(chat).ask("La stratégie de tourisme durable peut-elle allonger la saison ?")
+    assert "Question fermée" in chat.calls[0][1]["content"]
+    assert answer.covered and answer.answer.startswith("Non. Extrait qui l'établit : « ")
+    assert answer.citations[0].file == "fiche29.md" and "saison" in answer.citations[0].quote
+    # An open question is sent as it is.
+    chat = FakeChat(["La stratégie vise à allonger la saison touristique [1]."])
+    _answerer(chat).ask("Que prévoit la stratégie de tourisme ?")
+    assert "Question fermée" not in chat.calls[0][1]["content"]
+
+
+def test_no_extract_is_quoted_when_the_best_passage_shares_no_word_with_the_question():
+    chat = FakeChat(["."])
+    answer = _answerer(chat, passages=(PORT,)).ask("Quelle est la politique culturelle ?")
+    assert not answer.covered and "«  »" not in answer.answer and not answer.citations

@@ -124,5 +124,18 @@ def test_questions_that_ask_for_a_figure():
               "Quelle étape est prioritaire ?", "Quel calendrier est prévu ?"):
         assert not asks_for_figure(q), q
     assert holds_figure("Le budget est de 12 534 200 € [1].") and holds_figure("Environ la moitié des habitants.")
-    assert holds_figure("Deux fois par an [2].")
+    assert holds_figure("Deux fois par an [2].") and holds_figure("Aucune : la rubrique est vide [1].")
     assert not holds_figure("Dinan Agglomération [1].") and not holds_figure("Une agence de septembre [3].")
+
+
+def test_closed_questions():
+    from assistant.grounding import is_closed_question
+
+    for q in ("Le reclassement d'une zone AU peut-il être compté comme compensation ?",
+              "Notre commune est peu dense : existe-t-il un service de covoiturage ?",
+              "Est-ce que la commune est éligible ?", "La Région peut-elle financer l'étude ?"):
+        assert is_closed_question(q), q
+    for q in ("Comment se répartit-il ?", "À partir de quelle taille une collectivité est-elle tenue de publier ?",
+              "Quels moyens Dinan Agglomération consacre-t-elle aux entreprises ?", "Qui porte le projet ?",
+              "Quelle part de la population déménage ?"):
+        assert not is_closed_question(q), q
