@@ -55,3 +55,23 @@ def test_a_single_batch_stays_in_the_main_process():
 
 def test_default_workers_follow_the_cores():
     assert EmbeddingSettings().workers == min(2, os.cpu_count() or 1)
+
+
+def test_the_cli_ingests_through_worker_processes(tmp_path, corpus_dir):
+    """``python -m assistant``: the spawned workers must not run the command line again (they import
+    ``assistant.__main__`` under another name) and the document ends fully embedded."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ASSISTANT_DATA_DIR=str(tmp_path / "data"), ASSISTANT_EMBEDDINGS__WORKERS="2",
+               ASSISTANT_EMBEDDINGS__BATCH_SIZE="4", ASSISTANT_KNOWLEDGE_DIR=str(tmp_path / "no-method"))
+    fiche = corpus_dir / "lassembleuse__dinan-pcaet" / "pcaet_fiches_actions" / "fiche29.md"
+    run = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(fiche), "--project", "Dinan"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.count("passages indexés") == 1  # printed once: no worker re-ran the command
+    listing = subprocess.run([sys.executable, "-m", "assistant", "documents", "--project", "Dinan", "--json"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    [doc] = json.loads(listing.stdout)
+    assert doc["file"] == "fiche29.md" and doc["embedded"] is True and doc["chunks"] > 4
