@@ -73,7 +73,6 @@ class E5Embedder(Embedder):
                 parts.append(self._model.passage(batch))
         return np.vstack(parts).astype(np.float32)
 
-
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)

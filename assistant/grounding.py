@@ -300,4 +300,3 @@ def is_closed_question(question: str) -> bool:
     clause = re.split(r"[:;]", question)[-1]
     inversion = _INVERSION.search(clause)
     return bool(inversion) and not _INTERROGATIVE.search(clause[:inversion.start()])
-

@@ -34,9 +34,10 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def tokenize(texts: list[str]):
+def tokenize(texts: list[str], *, ids: bool = True):
+    """Token ids and vocabulary (the form bm25s indexes), or with ``ids=False`` one list of stems per text."""
     return bm25s.tokenize([_normalise(t) for t in texts], stopwords=_STOPWORDS, stemmer=_stemmer.stemWords,
-                          show_progress=False, token_pattern=r"(?u)\b\w+\b")
+                          show_progress=False, token_pattern=r"(?u)\b\w+\b", return_ids=ids)
 
 
 class LexicalIndex:
@@ -64,22 +65,16 @@ class LexicalIndex:
                                                 weight_mask=mask)
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
-
     def scores(self, query: str, ids: list[str]) -> dict[str, float]:
         """Exact BM25 score of the given chunks (those found by the other engine below this one's cut)."""
         wanted = [cid for cid in ids if cid in self._position]
         if not wanted:
             return {}
-        tokens = [t for t in tokenize_words(query) if t in self._retriever.vocab_dict]
+        tokens = [t for t in tokenize([query], ids=False)[0] if t in self._retriever.vocab_dict]
         if not tokens:
             return {cid: 0.0 for cid in wanted}
         every = self._retriever.get_scores(tokens)
         return {cid: float(every[self._position[cid]]) for cid in wanted}
-
-
-def tokenize_words(text: str) -> list[str]:
-    return bm25s.tokenize([_normalise(text)], stopwords=_STOPWORDS, stemmer=_stemmer.stemWords, show_progress=False,
-                          token_pattern=r"(?u)\b\w+\b", return_ids=False)[0]
 
 
 def _index_text(chunk: Chunk, title: str | None = None) -> str:
