@@ -85,6 +85,9 @@ class StoreSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     k: int = Field(5, description="Nombre de passages retenus")
     candidates: int = Field(50, description="Candidats examinés par chaque moteur avant fusion")
+    memory_vectors: int = Field(
+        100_000, description="Jusqu'à ce nombre de passages par projet, les vecteurs sont gardés en mémoire et "
+        "comparés exactement à la question (150 Mo pour 100 000 passages) ; au-delà, l'index HNSW de Chroma répond")
     dense_weight: float = Field(0.35, description="Poids de la recherche sémantique dans la fusion (calibré sur dev.jsonl)")
     lexical_weight: float = Field(0.65, description="Poids de la recherche lexicale BM25 dans la fusion")
     min_dense_score: float = Field(

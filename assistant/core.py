@@ -21,6 +21,7 @@ from .errors import AssistantError, InputError
 from .grounding import expansion_regex, key_terms, term_pattern
 from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
 from .ingest import IngestLimits
+from .dense import DenseCache
 from .lexical import LexicalCache
 from .llm import ChatModel, build_chat_model
 from .retrieve import SearchResult, merge, search_project
@@ -100,6 +101,7 @@ class Assistant:
         self._docstore: DocStore | None = None
         self._vectors: VectorStore | None = None
         self._lexical = LexicalCache()
+        self._dense = DenseCache(self.settings.retrieval.memory_vectors)
         self._lock = threading.RLock()
         self.limits = IngestLimits(max_bytes=self.settings.server.max_upload_mb * 1_000_000)
 
@@ -231,7 +233,7 @@ class Assistant:
         results = [search_project(question, p, docstore=self.docstore, vectors=self.vectors, lexical=self._lexical,
                                   embedder=self.embedder, candidates=r.candidates, dense_weight=r.dense_weight,
                                   lexical_weight=r.lexical_weight, files=files if p != KNOWLEDGE_PROJECT else None,
-                                  query_vector=vector)
+                                  query_vector=vector, in_memory=self._dense)
                    for p in targets]
         return merge(results, k or r.k)
 

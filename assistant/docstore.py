@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_file ON chunks(project, file);
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(project, embedded);
 CREATE TABLE IF NOT EXISTS revisions (project TEXT PRIMARY KEY, rev INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS vector_revisions (project TEXT PRIMARY KEY, rev INTEGER NOT NULL);
 """
 
 _COLUMNS = "id, project, file, doc_type, page, section, start, \"end\", text, content_hash, ingested_at"
@@ -75,14 +76,16 @@ class DocStore:
                  record.ingested_at, title, json.dumps(list(empty_pages)), pipeline))
             self._bump(cur, record.project)
 
-    def mark_embedded(self, ids: list[str]) -> None:
+    def mark_embedded(self, project: str, ids: list[str]) -> None:
         with self._tx() as cur:
             cur.executemany("UPDATE chunks SET embedded=1 WHERE id=?", [(i,) for i in ids])
+            self._bump(cur, project, table="vector_revisions")
 
-    def mark_pending(self, ids: list[str]) -> None:
+    def mark_pending(self, project: str, ids: list[str]) -> None:
         """Vectors lost on the vector store's side: embed these chunks again."""
         with self._tx() as cur:
             cur.executemany("UPDATE chunks SET embedded=0 WHERE id=?", [(i,) for i in ids])
+            self._bump(cur, project, table="vector_revisions")
 
     def delete_document(self, project: str, file: str) -> int:
         with self._tx() as cur:
@@ -98,12 +101,20 @@ class DocStore:
             self._bump(cur, project)
 
     @staticmethod
-    def _bump(cur: sqlite3.Cursor, project: str) -> None:
-        cur.execute("INSERT INTO revisions VALUES (?,1) ON CONFLICT(project) DO UPDATE SET rev=rev+1", (project,))
+    def _bump(cur: sqlite3.Cursor, project: str, table: str = "") -> None:
+        """A change of the project's chunks changes its vectors too; marking vectors done changes only those."""
+        for name in [table] if table else ["revisions", "vector_revisions"]:
+            cur.execute(f"INSERT INTO {name} VALUES (?,1) ON CONFLICT(project) DO UPDATE SET rev=rev+1", (project,))
 
     # -- reads ------------------------------------------------------------------------------------
     def revision(self, project: str) -> int:
+        """Changes whenever the project's chunks change (the lexical index is rebuilt on it)."""
         row = self._conn.execute("SELECT rev FROM revisions WHERE project=?", (project,)).fetchone()
+        return row[0] if row else 0
+
+    def vector_revision(self, project: str) -> int:
+        """Changes whenever the set of the project's embedded chunks may have changed (the dense matrix is re-read)."""
+        row = self._conn.execute("SELECT rev FROM vector_revisions WHERE project=?", (project,)).fetchone()
         return row[0] if row else 0
 
     def document(self, project: str, file: str) -> DocumentRecord | None:

@@ -134,7 +134,7 @@ def embed_pending(project: str, docstore: DocStore, vectors: VectorStore, embedd
     while chunks := docstore.pending(project, batch):
         vecs = embedder.embed_passages([search_text(c, titles.get(c.file)) for c in chunks])
         vectors.add(project, [c.id for c in chunks], vecs, [c.metadata() for c in chunks])
-        docstore.mark_embedded([c.id for c in chunks])
+        docstore.mark_embedded(project, [c.id for c in chunks])
         done += len(chunks)
         if progress:
             progress("vectorisation", done, total)
@@ -161,7 +161,7 @@ def reconcile(project: str, docstore: DocStore, vectors: VectorStore) -> int:
     missing = embedded - stored
     if missing:
         log.warning("%d passages sans vecteur dans « %s » : vectorisation reprise", len(missing), project)
-        docstore.mark_pending(sorted(missing))
+        docstore.mark_pending(project, sorted(missing))
     return len(missing)
 
 

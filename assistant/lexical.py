@@ -43,6 +43,9 @@ def tokenize(texts: list[str], *, ids: bool = True):
 class LexicalIndex:
     def __init__(self, chunks: list[Chunk], titles: dict[str, str] | None = None) -> None:
         self.ids = [c.id for c in chunks]
+        # The chunks themselves, at the revision the index was built for: a search reads its passages from here
+        # rather than from SQLite (1.6 ms of a 4 ms search on the corpus).
+        self.chunks = {c.id: c for c in chunks}
         self._position = {cid: i for i, cid in enumerate(self.ids)}
         self.files = [c.file for c in chunks]
         self._retriever = bm25s.BM25()

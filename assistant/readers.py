@@ -435,8 +435,17 @@ def _markdown_blocks(body: str) -> Iterator[_Block]:
         yield _Block("\n".join(paragraph))
 
 
+def _drop_comments(body: str) -> str:
+    """HTML comments are not shown by any Markdown renderer: an author's aside (« pas sûre que ces calculs aient une
+    utilité ici ») is not the document's content. Code blocks keep theirs."""
+    parts = re.split(r"(^[ \t]*(?:```|~~~).*?^[ \t]*(?:```|~~~)[^\n]*$)", body, flags=re.M | re.S)
+    return "".join(part if i % 2 else re.sub(r"<!--.*?(?:-->|\Z)", "", part, flags=re.S)
+                   for i, part in enumerate(parts))
+
+
 def read_markdown(text: str, file_name: str) -> ReaderOutput:
     fields, body = _front_matter(text.lstrip("\ufeff"))
+    body = _drop_comments(body)
     title = fields.get("title")
     extra = [f"{name.replace('_', ' ')} : {value}" for name, value in fields.items() if name not in _SKIPPED_FIELDS]
     intro = "\n".join(([title] if title else []) + extra) or None

@@ -116,6 +116,14 @@ class VectorStore:
         sims = np.asarray(res["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
         return {cid: float(s) for cid, s in zip(res["ids"], sims)}
 
+    def all(self, project: str) -> tuple[list[str], np.ndarray, list[str]]:
+        """Every stored vector of the project: (chunk ids, matrix, file of each chunk)."""
+        res = self._call("lecture", project, lambda col: col.get(include=["embeddings", "metadatas"]))
+        if res is None or not len(res["ids"]):
+            return [], np.zeros((0, 0), dtype=np.float32), []
+        files = [(m or {}).get("file", "") for m in res["metadatas"]]
+        return list(res["ids"]), np.asarray(res["embeddings"], dtype=np.float32), files
+
     def delete_file(self, project: str, file: str) -> None:
         self._call("suppression", project, lambda col: col.delete(where={"file": file}))
 

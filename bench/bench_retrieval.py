@@ -209,7 +209,8 @@ def run_queries(root: Path) -> dict:
     def search_ours_no_embedding(text, vec):
         return search_project(text, "bench", docstore=ours.docstore, vectors=ours.vectors, lexical=ours._lexical,
                               embedder=ours.embedder, candidates=r.candidates, dense_weight=r.dense_weight,
-                              lexical_weight=r.lexical_weight, query_vector=vec)
+                              lexical_weight=r.lexical_weight, query_vector=vec,
+                              in_memory=ours._dense)
 
     vectors = [ours.embedder.embed_query(q.question) for q in questions]
     raw_ours, raw_base = ours.vectors._collection("bench"), base._collection

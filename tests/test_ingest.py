@@ -241,6 +241,19 @@ def test_markdown_front_matter_and_sections():
     assert all(p.page is None for p in doc.pages)
 
 
+def test_markdown_comments_are_not_content():
+    # fiche24's remarks hold an author's hidden aside, invisible once rendered: it must not be quoted as the fiche.
+    doc = parsed(FICHES / "fiche24.md")
+    text = "\n".join(p.text for p in doc.pages)
+    assert "Pas sure que ces calculs" not in text and "<!--" not in text and "-->" not in text
+    assert "La répartition du budget sur les différentes actions n'est pas précisée." in text
+    written = "Avant\n<!-- caché\nsur deux lignes -->\nAprès\n\n```html\n<!-- gardé dans le code -->\n```\n"
+    text = "\n".join(p.text for p in read_markdown(written, "note.md").pages)
+    assert "caché" not in text and "Avant" in text and "Après" in text and "<!-- gardé dans le code -->" in text
+    unclosed = "\n".join(p.text for p in read_markdown("Début\n\n<!-- jamais fermé\nreste", "n.md").pages)
+    assert "Début" in unclosed and "jamais" not in unclosed
+
+
 def test_markdown_empty_section_gives_no_page_but_front_matter_says_it():
     doc = parsed(FICHES / "fiche20.md")
     assert "Indicateurs de suivi" not in [p.section for p in doc.pages]

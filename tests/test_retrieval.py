@@ -9,6 +9,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.core import Assistant
+from assistant.dense import DenseCache, DenseMatrix
 from assistant.embeddings import HashingEmbedder
 from assistant.llm import FakeChat
 from assistant.retrieve import fuse, is_table_of_contents, search_project
@@ -41,9 +42,10 @@ def indexed(tmp_path_factory) -> Assistant:
     return a
 
 
-def _search(a: Assistant, question: str, candidates: int):
+def _search(a: Assistant, question: str, candidates: int, **options):
     return search_project(question, PROJECT, docstore=a.docstore, vectors=a.vectors, lexical=a._lexical,
-                          embedder=a.embedder, candidates=candidates, dense_weight=0.35, lexical_weight=0.65)
+                          embedder=a.embedder, candidates=candidates, dense_weight=0.35, lexical_weight=0.65,
+                          **options)
 
 
 def test_each_candidate_gets_the_exact_score_of_the_other_engine(indexed):
@@ -92,6 +94,62 @@ def test_similarities_skip_chunks_without_a_vector(indexed):
     assert set(sims) == set(ids)
     assert max(sims, key=sims.get) == next(c.id for c in a.docstore.chunks(PROJECT) if c.file == "remparts.md")
     assert a.vectors.similarities(PROJECT, [], vector) == {}
+
+
+def test_vectors_in_memory_give_the_same_passages_as_chroma(indexed):
+    a = indexed
+    for question in ("entreprise photovoltaïque toiture", "port de plaisance sur la Rance", "budget du plan"):
+        for files in (None, {"port.md", "budget.md"}):
+            # Every note is a candidate: the hashing embedder gives many equal cosines, whose order is arbitrary.
+            from_chroma = _search(a, question, candidates=len(NOTES), files=files)
+            in_memory = _search(a, question, candidates=len(NOTES), files=files, in_memory=DenseCache(1000))
+            assert {p.chunk.id: p.score for p in in_memory.passages} == pytest.approx(
+                {p.chunk.id: p.score for p in from_chroma.passages})
+            assert dict(in_memory.dense) == pytest.approx(dict(from_chroma.dense))
+            assert files is None or {p.chunk.file for p in in_memory.passages} <= files
+
+
+def test_vectors_in_memory_follow_ingestion_and_forgetting(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "port.md").write_text(NOTES["port.md"] + "\n", encoding="utf-8")
+    a = Assistant(Settings(data_dir=tmp_path / "data", knowledge_dir=tmp_path / "no-method", _env_file=None),
+                  chat=FakeChat([]), embedder=HashingEmbedder())
+    a.ingest([docs], PROJECT)
+    before = a.docstore.vector_revision(PROJECT)
+    assert {p.chunk.file for p in a.search("remparts médiévaux", PROJECT).passages} == {"port.md"}
+    # A new file is searchable by its words before it has vectors, and by its vectors once they are stored: the
+    # matrix is re-read at each stage, not kept from an earlier search.
+    (docs / "remparts.md").write_text(NOTES["remparts.md"] + "\n", encoding="utf-8")
+    a.ingest([docs / "remparts.md"], PROJECT, embed=False)
+    result = a.search("remparts médiévaux", PROJECT)
+    assert result.passages[0].chunk.file == "remparts.md" and result.passages[0].dense_rank is None
+    a.embed_pending(PROJECT)
+    assert a.docstore.vector_revision(PROJECT) > before
+    result = a.search("remparts médiévaux", PROJECT)
+    assert result.passages[0].chunk.file == "remparts.md" and result.passages[0].dense_rank == 1
+    a.forget(PROJECT, "remparts.md")
+    assert {p.chunk.file for p in a.search("remparts médiévaux", PROJECT).passages} == {"port.md"}
+
+
+def test_a_project_too_large_for_memory_is_searched_through_chroma(indexed):
+    a = indexed
+    cache = DenseCache(max_vectors=2)
+    loads = []
+    matrix = cache.get(PROJECT, 1, lambda: a.docstore.count(PROJECT), lambda: loads.append(1) or a.vectors.all(PROJECT))
+    assert matrix is None and not loads, "six passages exceed a limit of two: nothing is read into memory"
+    result = _search(a, "remparts médiévaux", candidates=3, in_memory=cache)
+    assert result.passages[0].chunk.file == "remparts.md"
+
+
+def test_dense_matrix_top_and_scores():
+    vectors = np.eye(3, dtype=np.float32)
+    matrix = DenseMatrix(["a", "b", "c"], vectors, ["x.md", "y.md", "y.md"])
+    query = np.array([0.1, 0.7, 0.2], dtype=np.float32)
+    assert [cid for cid, _ in matrix.top(query, 2)] == ["b", "c"]
+    assert [cid for cid, _ in matrix.top(query, 5, {"x.md"})] == ["a"]
+    assert matrix.scores(query, ["c", "absent"]) == {"c": pytest.approx(0.2)}
+    assert DenseMatrix([], np.zeros((0, 0)), []).top(query, 3) == []
 
 
 def test_fusion_weights_and_floors():
