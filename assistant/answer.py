@@ -192,13 +192,18 @@ class Answerer:
         if not raw or raw.startswith(NOT_COVERED) or (NOT_COVERED in raw and len(raw) < 40):
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages)
         raw = _ECHO.sub("", raw).strip()  # small models sometimes copy the prompt's delimiters
+        raw = _ANGLE_MARK.sub(r"[\1]", raw)  # « … citoyennes <2>. »: a citation written in the wrong brackets
         # The sentinel inside a reply (« Le coût est NON_COUVERT. ») is a partial refusal: said in words.
         raw = _SENTINEL.sub("non précisé dans les documents", raw)
-        if len(content_words(CITE_RE.sub("", raw))) < 2 and not re.search(r"\d", CITE_RE.sub("", raw)):
+        if is_fragment(raw):
             verdict = re.match(r"\s*(oui|non)\b", raw, re.IGNORECASE) if is_closed_question(question) else None
-            # e.g. « . », « Non [1]. »: the extract says why, the model's yes or no stays in front of it
-            return self.extract(question, passages, timings, verdict.group(1).capitalize() if verdict else "")
-        text, citations, flags = verify_citations(raw, passages)
+            if verdict:  # « Non [1]. »: the extract says why, the model's yes or no stays in front of it
+                return self.extract(question, passages, timings, verdict.group(1).capitalize())
+            # « Indicateurs de suivi [2]. »: the 1.5B model often names the heading under which the answer is
+            # written; what is written there is the answer. Anything else this short (« 5.3.2.1 [3]. »,
+            # « Dinan Agglomération [1]. ») answers nothing: the closest extract does.
+            return self.section(raw, passages, timings) or self.extract(question, passages, timings)
+        text, citations, flags = verify_citations(raw, passages, question=question)
         text, citations = cite_numbers(text, citations, passages, question)
         cited = {(c.file, c.page, c.section) for c in citations}
         cited_texts = [p.chunk.text for p in passages if (p.chunk.file, p.chunk.page, p.chunk.section) in cited]
@@ -209,26 +214,44 @@ class Answerer:
         if not citations:
             # Prose that no shown passage supports is not shown as an answer: the closest extract is, quoted.
             # (The draft's own flags, e.g. its unsourced figures, go with it: they describe text no one sees.)
-            fallback = self.extract(question, passages, timings)
+            # From the passage the model cited, if any: it read something there, even if it did not say it right.
+            cited = cited_indexes(raw, len(passages))
+            fallback = self.extract(question, passages, timings, source=cited[0] if cited else 0)
             fallback.flags = ["aucune phrase de la synthèse n'a pu être vérifiée dans les extraits : "
                               "extrait le plus proche cité tel quel"]
             return fallback
         return Answer(answer=text.strip(), citations=citations, covered=True, flags=flags, timings=timings,
                       passages=passages)
 
-    def extract(self, question: str, passages: list[Passage], timings: Timings, verdict: str = "") -> Answer:
+    def extract(self, question: str, passages: list[Passage], timings: Timings, verdict: str = "",
+                source: int = 0) -> Answer:
         """When the model wrote nothing usable: the sentence of the best passage closest to the question, quoted
         as it is and cited, rather than an empty or garbled reply. ``verdict``: the model's « Oui » / « Non » to a
         closed question, kept in front of the extract that has to justify it."""
-        quote, share = best_quote(question, passages[0].chunk.text)
+        quote, share = best_quote(question, passages[source].chunk.text)
         if not quote or share == 0:  # not one word of the question in the best passage: nothing to quote
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages,
                           flags=["aucune phrase des extraits ne porte sur la question"])
-        c = passages[0].chunk
+        c = passages[source].chunk
         citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=quote, project=c.project)
         lead = f"{verdict}. Extrait qui l'établit" if verdict else "Extrait le plus proche de votre question"
         return Answer(answer=f"{lead} : « {quote} » [1]", citations=[citation], covered=True, timings=timings,
                       passages=passages, flags=["pas de synthèse rédigée : extrait du document cité tel quel"])
+
+    def section(self, reply: str, passages: list[Passage], timings: Timings) -> Answer | None:
+        """The content of the section whose heading the reply names, quoted from the passage it cites (or from the
+        first passage holding that heading); None if no passage has such a heading."""
+        for i in dict.fromkeys(cited_indexes(reply, len(passages)) + list(range(len(passages)))):
+            found = section_under(CITE_RE.sub("", reply), passages[i].chunk.text)
+            if found:
+                heading, body = found
+                c = passages[i].chunk
+                citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=body[:220].strip(),
+                                    project=c.project)
+                return Answer(answer=f"{heading} : « {body} » [1]", citations=[citation], covered=True,
+                              timings=timings, passages=passages,
+                              flags=["réponse réduite au titre d'une rubrique : contenu de la rubrique cité tel quel"])
+        return None
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         final = None
@@ -242,6 +265,46 @@ class Answerer:
 _DELIMITER = re.compile(r"</?\s*documents\s*>", re.IGNORECASE)
 _SENTINEL = re.compile(r"\b" + NOT_COVERED.replace("_", "[_ ]") + r"\b", re.IGNORECASE)
 _ECHO = re.compile(r"[<‹]/?\s*documents\s*[>›]", re.IGNORECASE)
+_ANGLE_MARK = re.compile(r"<(\d{1,2})>")
+
+
+def cited_indexes(reply: str, count: int) -> list[int]:
+    """0-based indexes of the passages a reply's markers name, in order, those out of range left out."""
+    numbers = [int(n) for group in CITE_RE.findall(reply) for n in re.split(r"\s*[,;]\s*", group)]
+    return [n - 1 for n in numbers if 1 <= n <= count]
+
+
+_SECTION_NUMBER = re.compile(r"(?<![\w,])\d+(?:\.\d+)+\.?(?![\w,])")
+
+
+def is_fragment(reply: str) -> bool:
+    """A reply of fewer than four content words and no figure: a heading, a name or a section number echoed back
+    (« Indicateurs de suivi [1]. », « 5.3.2.1 [3]. »), not an answer. « 4 étoiles [2]. » is one (a figure)."""
+    body = _SECTION_NUMBER.sub(" ", CITE_RE.sub("", reply))
+    return len(content_words(body)) < 4 and not re.search(r"\d", body)
+
+
+def section_under(heading: str, passage: str, max_chars: int = 500) -> tuple[str, str] | None:
+    """(heading line, the block of lines under it) when a line of the passage is that heading and text follows."""
+    want = content_words(heading)
+    if not want:
+        return None
+    lines = passage.splitlines()
+    for i, line in enumerate(lines):
+        words = content_words(line)
+        # The line is the heading itself (not a sentence that happens to contain its words).
+        if not (want <= words and len(words) <= len(want) + 1 and len(line) <= 80):
+            continue
+        body: list[str] = []
+        for below in lines[i + 1:]:
+            if below.strip():
+                body.append(below.strip())
+            elif body:  # a blank line after text ends the section's first block
+                break
+        text = " ".join(body)
+        if len(content_words(text)) >= 3:
+            return line.strip().rstrip(" :"), text[:max_chars].rsplit(" ", 1)[0] if len(text) > max_chars else text
+    return None
 
 
 def _as_data(text: str) -> str:

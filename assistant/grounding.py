@@ -69,8 +69,8 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, 
     return best, best_score
 
 
-def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.3, auto_support: float = 0.5
-                     ) -> tuple[str, list[Citation], list[str]]:
+def verify_citations(answer: str, passages: list[Passage], min_support: float = 0.3, auto_support: float = 0.5,
+                     question: str = "") -> tuple[str, list[Citation], list[str]]:
     """Map [n] markers to passages, keep only those whose passage supports the citing sentence.
 
     Small models often forget the markers: a sentence left without a valid one is attributed to the passage
@@ -102,7 +102,8 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
                     continue
                 passage = passages[n - 1]
                 quote, support = best_quote(sentence, passage.chunk.text)
-                if support < min_support or not quote_in_passage(quote, passage.chunk.text):
+                if support < min_support or not quote_in_passage(quote, passage.chunk.text) or \
+                        adds_unsourced(sentence, question, passage.chunk.text):
                     flags.append(f"citation [{n}] retirée : l'extrait ({passage.label}) ne soutient pas la phrase")
                     continue
                 here.append(cite(n, quote))
@@ -121,6 +122,18 @@ def verify_citations(answer: str, passages: list[Passage], min_support: float = 
     lines = [" ".join(check(s) for s in split_sentences(line)) for line in answer.strip().splitlines()]
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", "\n".join(line for line in lines if line.strip()))
     return text, sorted(kept.values(), key=lambda c: c.n), flags
+
+
+def adds_unsourced(sentence: str, question: str, passage: str, min_share: float = 0.5) -> bool:
+    """Most of what the sentence says beyond the question is absent from the passage: repeating the question's
+    words is no support for the rest (« réparti entre actions de l'EPCI (Entreprise Privée de l'État) et actions
+    citoyennes » — the question's words, and an invented expansion of the acronym)."""
+    if not question:
+        return False
+    new = content_words(CITE_RE.sub("", sentence)) - content_words(question)
+    if len(new) < 2:
+        return False
+    return len(new & content_words(passage)) / len(new) < min_share
 
 
 def _append_mark(sentence: str, mark: str) -> str:

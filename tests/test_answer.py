@@ -167,3 +167,46 @@ def test_no_extract_is_quoted_when_the_best_passage_shares_no_word_with_the_ques
     chat = FakeChat(["."])
     answer = _answerer(chat, passages=(PORT,)).ask("Quelle est la politique culturelle ?")
     assert not answer.covered and "«  »" not in answer.answer and not answer.citations
+
+
+FICHE = _passage("Cibles\n\n- Entreprises du territoire\n\nIndicateurs de suivi\n\n- Part (en %) des produits locaux "
+                 "dans la restauration collective\n- Nombre de formations des cuisiniers\n\nCalendrier\n\n- 2022-2026",
+                 file="fiche04.md", section="Cibles · Indicateurs de suivi · Calendrier")
+OTHER = _passage("Le projet alimentaire territorial concerne 55 restaurants scolaires des écoles primaires.",
+                 file="fiche04.md", section="Présentation de l'action")
+
+
+def test_a_reply_naming_a_heading_gives_what_is_written_under_it():
+    # Seen with the 1.5B model: « Indicateurs de suivi [2]. » for « Quels indicateurs … ? ».
+    chat = FakeChat(["Indicateur de suivi [2]."])
+    answer = _answerer(chat, passages=(OTHER, FICHE)).ask("Quel indicateur suit les produits locaux dans les cantines ?")
+    assert answer.covered and answer.answer.startswith("Indicateurs de suivi : « - Part (en %) des produits locaux")
+    assert "Nombre de formations des cuisiniers" in answer.answer and "2022" not in answer.answer  # next block: out
+    [citation] = answer.citations
+    assert citation.section == FICHE.chunk.section and citation.quote in " ".join(FICHE.chunk.text.split())
+    assert any("rubrique" in f for f in answer.flags)
+
+
+def test_a_reply_of_a_few_words_that_is_no_heading_gives_the_closest_extract():
+    for reply in ("5.3.2.1 [1].", "Dinan Agglomération [1]."):
+        answer = _answerer(FakeChat([reply])).ask("Que vise la stratégie de tourisme durable ?")
+        assert answer.answer.startswith("Extrait le plus proche de votre question : « La stratégie de tourisme durable")
+    # A figure is an answer, however short.
+    answer = _answerer(FakeChat(["120 000 euros [1]."])).ask("Quel budget pour le tourisme durable ?")
+    assert answer.answer == "120 000 euros [1]."
+
+
+def test_a_citation_in_angle_brackets_is_read_as_one():
+    chat = FakeChat(["Le projet concerne 55 restaurants scolaires <2>."])
+    answer = _answerer(chat, passages=(TOURISM, OTHER)).ask("Combien de restaurants scolaires sont concernés ?")
+    assert answer.answer == "Le projet concerne 55 restaurants scolaires [1]."
+    assert answer.citations[0].section == "Présentation de l'action"
+
+
+def test_an_unverifiable_reply_falls_back_to_the_passage_it_cited():
+    # The sentence adds an invented expansion to the question's words: not supported; the model still pointed at [2].
+    chat = FakeChat(["Les restaurants scolaires relèvent de l'EPCI (Entreprise Privée de l'État) [2]."])
+    answer = _answerer(chat, passages=(TOURISM, OTHER)).ask("Quels restaurants scolaires sont concernés ?")
+    assert "Entreprise Privée" not in answer.answer
+    assert answer.answer.startswith("Extrait le plus proche de votre question : « Le projet alimentaire territorial")
+    assert answer.citations[0].section == "Présentation de l'action"

@@ -139,3 +139,15 @@ def test_closed_questions():
               "Quels moyens Dinan Agglomération consacre-t-elle aux entreprises ?", "Qui porte le projet ?",
               "Quelle part de la population déménage ?"):
         assert not is_closed_question(q), q
+
+
+def test_a_sentence_adding_to_the_question_what_the_passage_does_not_say_is_not_supported():
+    from assistant.grounding import adds_unsourced
+
+    passage = "Onze fiches concernent les actions des habitants, pour un budget de 8,6 millions d'euros."
+    question = "Comment se répartit le budget entre actions de l'EPCI et actions des habitants ?"
+    assert adds_unsourced("Le budget est réparti entre l'EPCI (Entreprise Privée de l'État) et les habitants.",
+                          question, passage)
+    assert not adds_unsourced("Onze fiches concernent les habitants, pour 8,6 millions d'euros.", question, passage)
+    assert not adds_unsourced("Le budget est réparti entre l'EPCI et les habitants.", question, passage)  # nothing new
+    assert not adds_unsourced("Une phrase sans rapport mais hors contrôle.", "", passage)  # no question: no check
