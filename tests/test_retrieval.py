@@ -12,7 +12,7 @@ from assistant.core import Assistant
 from assistant.dense import DenseCache, DenseMatrix
 from assistant.embeddings import HashingEmbedder
 from assistant.llm import FakeChat
-from assistant.retrieve import fuse, is_table_of_contents, search_project
+from assistant.retrieve import fuse, is_table_of_contents, lexical_query, search_project
 
 PROJECT = "Retrieval"
 
@@ -164,6 +164,21 @@ def test_fusion_weights_and_floors():
     assert order[0] == "a"
     with pytest.raises(ValueError):
         fuse(dense, lexical, 0.0, 0.0)
+
+
+def test_a_long_quoted_title_is_left_to_the_dense_query(indexed):
+    question = "Qui a élaboré le guide « Éviter, réduire et compenser l'imperméabilisation nouvelle des sols » ?"
+    assert lexical_query(question).split() == ["Qui", "a", "élaboré", "le", "guide", "?"]
+    short = "Quelle agence a conçu la marque « Dinan-Cap Fréhel » ?"
+    assert lexical_query(short) == short  # a name, not a title: BM25 needs it
+    alone = "« Éviter, réduire et compenser l'imperméabilisation » ?"
+    assert lexical_query(alone) == alone  # nothing else to search with
+    # In a search, BM25 ranks by what is asked (the budget), not by the words of the quoted title (the remparts).
+    a = indexed
+    result = _search(a, "Quel budget dans la note « Les remparts médiévaux de la vieille ville » ?", candidates=3)
+    files = {c.id: c.file for c in a.docstore.chunks(PROJECT)}
+    assert [files[cid] for cid, _ in result.lexical][:1] == ["budget.md"]
+    assert "remparts.md" not in {files[cid] for cid, _ in result.lexical}
 
 
 def test_table_of_contents_is_recognised():
