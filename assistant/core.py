@@ -191,6 +191,7 @@ class Assistant:
         project = check_project_name(project)
         self.vectors.delete_project(project)
         self.docstore.delete_project(project)
+        self._dense.drop(project)
         log.info("projet « %s » supprimé de l'index", project)
         if not files:
             return
@@ -242,8 +243,11 @@ class Assistant:
         return Answerer(
             self.chat, lambda q: self.search(q, project),
             min_dense_score=self.settings.retrieval.min_dense_score,
-            max_passages=3 if small else max(self.settings.retrieval.k, 6),
-            passage_chars=600 if small else 1500, prompts_dir=self.settings.prompts_dir,
+            # Small model: 4 passages of 450 characters rather than 3 of 600, for the same prompt length (measured on
+            # dev.jsonl, same replies replayed: the gold passage is shown more often, citation_hit 26 → 27/39 and
+            # answered_covered 37 → 39/39). A remote model reads more, and longer, passages.
+            max_passages=4 if small else max(self.settings.retrieval.k, 6),
+            passage_chars=450 if small else 1500, prompts_dir=self.settings.prompts_dir,
             absent_terms=lambda q: self.absent_terms(q, project))
 
     def absent_terms(self, question: str, project: str | None) -> list[str]:

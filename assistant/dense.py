@@ -71,3 +71,8 @@ class DenseCache:
         with self._lock:
             self._matrices[project] = (revision, matrix)
         return matrix
+
+    def drop(self, project: str) -> None:
+        """Free a deleted project's matrix now rather than at its next search (which may never come)."""
+        with self._lock:
+            self._matrices.pop(project, None)

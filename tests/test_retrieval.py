@@ -130,6 +130,9 @@ def test_vectors_in_memory_follow_ingestion_and_forgetting(tmp_path):
     assert result.passages[0].chunk.file == "remparts.md" and result.passages[0].dense_rank == 1
     a.forget(PROJECT, "remparts.md")
     assert {p.chunk.file for p in a.search("remparts médiévaux", PROJECT).passages} == {"port.md"}
+    assert PROJECT in a._dense._matrices
+    a.delete_project(PROJECT, files=False)
+    assert PROJECT not in a._dense._matrices and a.search("remparts médiévaux", PROJECT).passages == []
 
 
 def test_a_project_too_large_for_memory_is_searched_through_chroma(indexed):
