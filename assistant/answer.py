@@ -195,14 +195,16 @@ class Answerer:
         raw = _ANGLE_MARK.sub(r"[\1]", raw)  # « … citoyennes <2>. »: a citation written in the wrong brackets
         # The sentinel inside a reply (« Le coût est NON_COUVERT. ») is a partial refusal: said in words.
         raw = _SENTINEL.sub("non précisé dans les documents", raw)
-        if is_fragment(raw):
+        if is_fragment(raw) or says_nothing(raw, question):
             verdict = re.match(r"\s*(oui|non)\b", raw, re.IGNORECASE) if is_closed_question(question) else None
             if verdict:  # « Non [1]. »: the extract says why, the model's yes or no stays in front of it
                 return self.extract(question, passages, timings, verdict.group(1).capitalize())
             # « Indicateurs de suivi [2]. »: the 1.5B model often names the heading under which the answer is
             # written; what is written there is the answer. Anything else this short (« 5.3.2.1 [3]. »,
             # « Dinan Agglomération [1]. ») answers nothing: the closest extract does.
-            return self.section(raw, passages, timings) or self.extract(question, passages, timings)
+            # The reply's words still say what the model found (« CoMobi [1]. »): they help find the sentence.
+            return self.section(raw, passages, timings) or self.extract(
+                question, passages, timings, hint=CITE_RE.sub("", raw))
         text, citations, flags = verify_citations(raw, passages, question=question)
         text, citations = cite_numbers(text, citations, passages, question)
         cited = {(c.file, c.page, c.section) for c in citations}
@@ -224,11 +226,11 @@ class Answerer:
                       passages=passages)
 
     def extract(self, question: str, passages: list[Passage], timings: Timings, verdict: str = "",
-                source: int = 0) -> Answer:
+                source: int = 0, hint: str = "") -> Answer:
         """When the model wrote nothing usable: the sentence of the best passage closest to the question, quoted
         as it is and cited, rather than an empty or garbled reply. ``verdict``: the model's « Oui » / « Non » to a
         closed question, kept in front of the extract that has to justify it."""
-        quote, share = best_quote(question, passages[source].chunk.text)
+        quote, share = best_quote(f"{question} {hint}", passages[source].chunk.text, answers_only=True)
         if not quote or share == 0:  # not one word of the question in the best passage: nothing to quote
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages,
                           flags=["aucune phrase des extraits ne porte sur la question"])
@@ -282,6 +284,13 @@ def is_fragment(reply: str) -> bool:
     (« Indicateurs de suivi [1]. », « 5.3.2.1 [3]. »), not an answer. « 4 étoiles [2]. » is one (a figure)."""
     body = _SECTION_NUMBER.sub(" ", CITE_RE.sub("", reply))
     return len(content_words(body)) < 4 and not re.search(r"\d", body)
+
+
+def says_nothing(reply: str, question: str) -> bool:
+    """The reply only restates the question (« La formule permettant de calculer … est : [2]. »): no figure, and
+    fewer than two words of its own."""
+    body = _SECTION_NUMBER.sub(" ", CITE_RE.sub("", reply))
+    return not re.search(r"\d", body) and len(content_words(body) - content_words(question)) < 2
 
 
 def section_under(heading: str, passage: str, max_chars: int = 500) -> tuple[str, str] | None:

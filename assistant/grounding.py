@@ -46,12 +46,18 @@ def _paragraphs(text: str) -> str:
     return re.sub(r" ?\n(?!\n) ?(?<!\n\n)", " ", re.sub(r"\n\s*\n\s*", "\n\n", text))
 
 
-def best_quote(sentence: str, passage: str, max_chars: int = 220) -> tuple[str, float]:
-    """The passage sentence sharing most content words with ``sentence``, and that share (0–1)."""
+def best_quote(sentence: str, passage: str, max_chars: int = 220, *, answers_only: bool = False
+               ) -> tuple[str, float]:
+    """The passage sentence sharing most content words with ``sentence``, and that share (0–1).
+
+    ``answers_only``: a sentence of the document that is itself a question (« Quelle solution avons-nous
+    trouvée ? ») shares the words of a question and answers nothing; it is not a candidate."""
     want = content_words(CITE_RE.sub("", sentence))
     best, best_score = "", 0.0
     # Whitespace collapsed only: the quote shown to users keeps the document's own characters (’, «, ligatures…).
     for cand in split_sentences(_paragraphs(passage)):
+        if answers_only and cand.rstrip(" »\"").endswith("?"):
+            continue
         score = len(want & content_words(cand)) / max(len(want), 1)
         if score > best_score:
             best, best_score = cand, score

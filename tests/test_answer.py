@@ -210,3 +210,25 @@ def test_an_unverifiable_reply_falls_back_to_the_passage_it_cited():
     assert "Entreprise Privée" not in answer.answer
     assert answer.answer.startswith("Extrait le plus proche de votre question : « Le projet alimentaire territorial")
     assert answer.citations[0].section == "Présentation de l'action"
+
+
+def test_a_reply_restating_the_question_gives_an_extract_and_figures_count_as_content():
+    from assistant.answer import says_nothing
+
+    question = "Quel est le budget de la stratégie de tourisme durable ?"
+    assert says_nothing("Le budget de la stratégie de tourisme durable est : [1].", question)
+    assert not says_nothing("Le budget de la stratégie de tourisme durable est de 120 000 euros [1].", question)
+    assert not says_nothing("Elle vise à allonger la saison et à répartir les visiteurs [1].", question)
+    answer = _answerer(FakeChat(["La stratégie de tourisme durable vise : [1]."])).ask(
+        "Que vise la stratégie de tourisme durable ?")
+    assert answer.answer.startswith("Extrait le plus proche de votre question : « La stratégie de tourisme durable")
+
+
+def test_an_extract_is_never_a_question_of_the_document_and_uses_the_words_of_a_short_reply():
+    guide = _passage("Quelle solution avons-nous trouvée pour le covoiturage ? Le territoire est peu dense. "
+                     "CoMobi permet à tout territoire d'installer sans frais une plateforme de covoiturage.",
+                     file="kitelus.md", section="Covoiturage")
+    answer = _answerer(FakeChat(["CoMobi [1]."]), passages=(guide,)).ask(
+        "Quelle solution pour lancer un service de covoiturage ?")
+    assert answer.answer == ("Extrait le plus proche de votre question : « CoMobi permet à tout territoire "
+                             "d'installer sans frais une plateforme de covoiturage. » [1]")
