@@ -279,17 +279,22 @@ def cited_indexes(reply: str, count: int) -> list[int]:
 _SECTION_NUMBER = re.compile(r"(?<![\w,])\d+(?:\.\d+)+\.?(?![\w,])")
 
 
+def _without_marks(reply: str) -> str:
+    """The reply less its citation markers and section numbers (« 5.3.2.1 » is no figure)."""
+    return _SECTION_NUMBER.sub(" ", CITE_RE.sub("", reply))
+
+
 def is_fragment(reply: str) -> bool:
     """A reply of fewer than four content words and no figure: a heading, a name or a section number echoed back
     (« Indicateurs de suivi [1]. », « 5.3.2.1 [3]. »), not an answer. « 4 étoiles [2]. » is one (a figure)."""
-    body = _SECTION_NUMBER.sub(" ", CITE_RE.sub("", reply))
+    body = _without_marks(reply)
     return len(content_words(body)) < 4 and not re.search(r"\d", body)
 
 
 def says_nothing(reply: str, question: str) -> bool:
     """The reply only restates the question (« La formule permettant de calculer … est : [2]. »): no figure, and
     fewer than two words of its own."""
-    body = _SECTION_NUMBER.sub(" ", CITE_RE.sub("", reply))
+    body = _without_marks(reply)
     return not re.search(r"\d", body) and len(content_words(body) - content_words(question)) < 2
 
 

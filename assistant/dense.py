@@ -27,9 +27,6 @@ class DenseMatrix:
         self.files = np.asarray(files, dtype=object)
         self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1) if ids else None
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
     def top(self, query: np.ndarray, k: int, files: set[str] | None = None) -> Scored:
         """The ``k`` most similar chunks (of the given files only, if any), best first."""
         if not self.ids or k <= 0:
