@@ -171,8 +171,11 @@ class DocStore:
         marks = ",".join("?" * len(ids))
         return {c.id: c for c in self._chunks(f"WHERE id IN ({marks})", tuple(ids))}
 
-    def pending(self, project: str, limit: int = 256) -> list[Chunk]:
-        return self._chunks("WHERE project=? AND embedded=0 ORDER BY file, page, start LIMIT ?", (project, limit))
+    def pending_ids(self, project: str) -> list[str]:
+        """Ids of the chunks without a vector, in document order (ids only: cheap for a large project)."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute(
+                "SELECT id FROM chunks WHERE project=? AND embedded=0 ORDER BY file, page, start", (project,))]
 
     def pending_count(self, project: str | None = None) -> int:
         sql, args = "SELECT COUNT(*) FROM chunks WHERE embedded=0", ()

@@ -8,12 +8,15 @@ bundled): French needs a multilingual model (measured recall@5 0.85 vs 0.25 for 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import sqlite3
 import threading
-from pathlib import Path
 from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +37,12 @@ class Embedder(ABC):
     @abstractmethod
     def embed_query(self, text: str) -> np.ndarray:
         """(dim,) float32, L2-normalised."""
+
+    def embed_rounds(self, rounds: Iterable[list[str]]) -> Iterator[np.ndarray]:
+        """One matrix per list of texts, in order. Embedders that work in the background read ahead, so the
+        next lists are embedded while the caller stores the previous result."""
+        for texts in rounds:
+            yield self.embed_passages(texts)
 
 
 class E5Embedder(Embedder):
@@ -67,15 +76,68 @@ class E5Embedder(Embedder):
             except Exception:  # a worker that died (out of memory, killed) must not lose the batch: do it here
                 log.warning("encodage parallèle interrompu : reprise dans le processus principal", exc_info=True)
                 close_workers()
-        parts = []
-        for batch in batches:
+        return self._embed_here(texts)
+
+    def _embed_here(self, texts: list[str]) -> np.ndarray:
+        """In this process, batch by batch."""
+        parts = [np.zeros((0, self.dim), dtype=np.float32)]
+        for i in range(0, len(texts), self.batch_size):
             with self._lock:  # per batch, so a question can slip in between batches of a long upload
-                parts.append(self._model.passage(batch))
+                parts.append(np.asarray(self._model.passage(texts[i:i + self.batch_size]), dtype=np.float32))
         return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32)
+
+    def embed_rounds(self, rounds: Iterable[list[str]]) -> Iterator[np.ndarray]:
+        """The worker processes always hold the next round: measured on the corpus, they waited at every round
+        end for the slowest batch and for the main process to write the vectors (Chroma, SQLite)."""
+        rounds = iter(rounds)
+        first = next(rounds, None)
+        if first is None:
+            return
+        second = next(rounds, None)
+        if self.workers <= 1 or (second is None and len(first) <= self.batch_size):
+            # One batch in all (a question-sized job): not worth starting processes for.
+            yield from super().embed_rounds(itertools.chain([first], [] if second is None else [second], rounds))
+            return
+        rounds = itertools.chain([first, second], rounds)
+        try:
+            pool = _worker_pool(self.workers, self._threads)
+        except Exception:
+            log.warning("processus d'encodage indisponibles : encodage dans le processus principal", exc_info=True)
+            yield from super().embed_rounds(rounds)
+            return
+        in_flight: deque[tuple[list[str], list | None]] = deque()
+        for texts in rounds:
+            in_flight.append((texts, self._submit(pool, texts) if pool else None))
+            if len(in_flight) > 1:  # one round read ahead
+                vectors, pool = self._collect(*in_flight.popleft(), pool)
+                yield vectors
+        while in_flight:
+            vectors, pool = self._collect(*in_flight.popleft(), pool)
+            yield vectors
+
+    def _submit(self, pool, texts: list[str]) -> list | None:
+        try:
+            return [pool.submit(_embed_in_worker, texts[i:i + self.batch_size])
+                    for i in range(0, len(texts), self.batch_size)]
+        except Exception:  # the pool broke since the last round: _collect does the round here
+            return None
+
+    def _collect(self, texts: list[str], futures: list | None, pool) -> tuple[np.ndarray, object]:
+        """(the round's vectors, the pool to use next: None once a worker has died)."""
+        if pool is not None:
+            try:
+                if futures is None:
+                    raise RuntimeError("soumission refusée par le groupe de processus")
+                return np.vstack([np.zeros((0, self.dim), dtype=np.float32)]
+                                 + [f.result() for f in futures]).astype(np.float32), pool
+            except Exception:  # a worker that died must not lose the round: the main process does it
+                log.warning("encodage parallèle interrompu : reprise dans le processus principal", exc_info=True)
+                close_workers()
+        return self._embed_here(texts), None
 
 
 # One pool per process, shared by every embedder of the process (tests and the web UI create several).
@@ -198,6 +260,13 @@ class CachedEmbedder(Embedder):
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         keys = [self._key(t) for t in texts]
+        found = self._lookup(keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(keys) - len(missing)
+        fresh = self.inner.embed_passages([texts[i] for i in missing]) if missing else None
+        return self._merge(keys, found, missing, fresh)
+
+    def _lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for i in range(0, len(keys), 500):
@@ -205,10 +274,12 @@ class CachedEmbedder(Embedder):
                 rows = self._conn.execute(
                     f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part).fetchall()
                 found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        self.hits += len(keys) - len(missing)
+        return found
+
+    def _merge(self, keys: list[str], found: dict[str, np.ndarray], missing: list[int],
+               fresh: np.ndarray | None) -> np.ndarray:
+        """Store the freshly embedded vectors and return every key's vector in order."""
         if missing:
-            fresh = self.inner.embed_passages([texts[i] for i in missing])
             with self._lock:
                 self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)",
                                        [(keys[i], fresh[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)])
@@ -220,6 +291,23 @@ class CachedEmbedder(Embedder):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
+
+    def embed_rounds(self, rounds: Iterable[list[str]]) -> Iterator[np.ndarray]:
+        """Cached texts are answered here; only the others go to the inner embedder (which may read ahead)."""
+        waiting: deque[tuple[list[str], dict[str, np.ndarray], list[int]]] = deque()
+
+        def misses() -> Iterator[list[str]]:
+            for texts in rounds:
+                keys = [self._key(t) for t in texts]
+                found = self._lookup(keys)
+                missing = [i for i, k in enumerate(keys) if k not in found]
+                self.hits += len(keys) - len(missing)
+                waiting.append((keys, found, missing))
+                yield [texts[i] for i in missing]
+
+        for fresh in self.inner.embed_rounds(misses()):
+            keys, found, missing = waiting.popleft()
+            yield self._merge(keys, found, missing, fresh)
 
 
 def build_embedder(settings: EmbeddingSettings, data_dir: Path | None = None) -> Embedder:

@@ -75,3 +75,49 @@ def test_the_cli_ingests_through_worker_processes(tmp_path, corpus_dir):
                              capture_output=True, text=True, env=env, timeout=120)
     [doc] = json.loads(listing.stdout)
     assert doc["file"] == "fiche29.md" and doc["embedded"] is True and doc["chunks"] > 4
+
+
+def test_rounds_read_ahead_give_each_round_its_own_vectors_in_order(tmp_path):
+    alone = E5Embedder(workers=1, batch_size=8).embed_passages(TEXTS)
+    rounds = [TEXTS[:12], [], TEXTS[12:30], TEXTS[30:]]
+    parallel = E5Embedder(workers=2, batch_size=8)
+    try:
+        out = list(parallel.embed_rounds(iter(rounds)))
+        assert embeddings._pool is not None  # the rounds went to the workers
+    finally:
+        embeddings.close_workers()
+    assert [len(v) for v in out] == [12, 0, 18, 10]
+    assert np.allclose(np.vstack(out), alone, atol=1e-5)
+
+
+def test_a_worker_dying_between_rounds_costs_time_not_vectors():
+    embedder = E5Embedder(workers=2, batch_size=8)
+    expected = E5Embedder(workers=1, batch_size=8).embed_passages(TEXTS)
+    rounds = [TEXTS[:16], TEXTS[16:32], TEXTS[32:]]
+    out = []
+    try:
+        for i, vectors in enumerate(embedder.embed_rounds(iter(rounds))):
+            out.append(vectors)
+            if i == 0:  # the next round is already in the workers' hands: kill them
+                for process in list(embeddings._pool._processes.values()):
+                    os.kill(process.pid, signal.SIGKILL)
+        assert embeddings._pool is None  # the broken pool was dropped: the main process did the rest
+    finally:
+        embeddings.close_workers()
+    assert np.allclose(np.vstack(out), expected, atol=1e-5)
+
+
+def test_cached_rounds_send_only_new_texts_to_the_model(tmp_path):
+    from assistant.embeddings import CachedEmbedder, HashingEmbedder
+
+    inner = HashingEmbedder()
+    sent: list[list[str]] = []
+    original = inner.embed_passages
+    inner.embed_passages = lambda texts: sent.append(list(texts)) or original(texts)
+    cached = CachedEmbedder(inner, tmp_path / "cache.sqlite3")
+    cached.embed_passages(["plan d'action", "diagnostic"])
+    sent.clear()
+    out = list(cached.embed_rounds(iter([["diagnostic", "cibles"], ["plan d'action"], ["promesse"]])))
+    assert sent == [["cibles"], [], ["promesse"]]
+    assert cached.hits == 2
+    assert np.allclose(out[0], original(["diagnostic", "cibles"])) and np.allclose(out[2], original(["promesse"]))
