@@ -195,7 +195,7 @@ class Answerer:
         raw = _ANGLE_MARK.sub(r"[\1]", raw)  # « … citoyennes <2>. »: a citation written in the wrong brackets
         # The sentinel inside a reply (« Le coût est NON_COUVERT. ») is a partial refusal: said in words.
         raw = _SENTINEL.sub("non précisé dans les documents", raw)
-        if is_fragment(raw) or says_nothing(raw, question):
+        if is_fragment(raw) or says_nothing(raw, question) or (bare_figure(raw) and not asks_for_figure(question)):
             verdict = re.match(r"\s*(oui|non)\b", raw, re.IGNORECASE) if is_closed_question(question) else None
             if verdict:  # « Non [1]. »: the extract says why, the model's yes or no stays in front of it
                 return self.extract(question, passages, timings, verdict.group(1).capitalize())
@@ -289,6 +289,13 @@ def is_fragment(reply: str) -> bool:
     (« Indicateurs de suivi [1]. », « 5.3.2.1 [3]. »), not an answer. « 4 étoiles [2]. » is one (a figure)."""
     body = _without_marks(reply)
     return len(content_words(body)) < 4 and not re.search(r"\d", body)
+
+
+def bare_figure(reply: str) -> bool:
+    """A reply that is only a figure (« 20 [2]. »): an answer to « combien… » at best; to « quels indicateurs… »
+    it is a number picked from the passage (a fiche number, a year), not an answer."""
+    body = _without_marks(reply)
+    return bool(re.search(r"\d", body)) and not re.search(r"[^\W\d_]", body)
 
 
 def says_nothing(reply: str, question: str) -> bool:

@@ -232,3 +232,16 @@ def test_an_extract_is_never_a_question_of_the_document_and_uses_the_words_of_a_
         "Quelle solution pour lancer un service de covoiturage ?")
     assert answer.answer == ("Extrait le plus proche de votre question : « CoMobi permet à tout territoire "
                              "d'installer sans frais une plateforme de covoiturage. » [1]")
+
+
+def test_a_bare_figure_answers_a_question_of_quantity_only():
+    from assistant.answer import bare_figure
+
+    assert bare_figure("20 [2].") and bare_figure("120 000 [1]") and not bare_figure("4 étoiles [2].")
+    # « Quels indicateurs… ? » → « 20 [1]. » (the fiche number): the closest extract is shown instead.
+    answer = _answerer(FakeChat(["20 [1]."])).ask("Quels objectifs vise la stratégie de tourisme durable ?")
+    assert answer.answer.startswith("Extrait le plus proche de votre question : « ")
+    assert "20 [1]" not in answer.answer
+    # « Combien… ? » → a figure found in the passage is an answer.
+    answer = _answerer(FakeChat(["120 000 [1]."])).ask("Combien coûte la stratégie de tourisme durable ?")
+    assert answer.answer.startswith("120 000") and answer.citations
