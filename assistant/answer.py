@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import prompts
 from .grounding import (CITE_RE, NOT_COVERED, asks_for_figure, best_quote, cite_numbers, content_words,
-                        holds_figure, is_closed_question, mark_unsupported, unsupported_numbers, verify_citations)
+                        holds_figure, is_closed_question, mark_unsupported, numbers_in, unsupported_numbers,
+                        verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
 from .schemas import Answer, Citation, Passage, Timings
@@ -186,6 +187,13 @@ class Answerer:
         if answer.covered and asks_for_figure(question) and not holds_figure(answer.answer):
             return Answer(answer=no_figure_text(question), covered=False, timings=timings, passages=passages,
                           flags=["chiffre demandé absent de la réponse : question traitée comme non couverte"])
+        # Asked « combien… », answered with figures none of which a passage gives (« 4 (chiffre non vérifié) »):
+        # the figure was the answer, so there is none.
+        if answer.covered and asks_for_figure(question) and only_unsourced_figures(answer, question):
+            return Answer(answer=no_figure_text(question), covered=False, timings=timings, passages=passages,
+                          flags=["aucun chiffre du brouillon n'est dans les extraits ("
+                                 + ", ".join(f[len(UNSOURCED):] for f in answer.flags if f.startswith(UNSOURCED))
+                                 + ") : question traitée comme non couverte"])
         return answer
 
     def _checked(self, raw: str, question: str, passages: list[Passage], timings: Timings) -> Answer:
@@ -212,7 +220,7 @@ class Answerer:
         bad_numbers = unsupported_numbers(text, cited_texts, question)
         if bad_numbers:
             text = mark_unsupported(text, bad_numbers)
-            flags += [f"nombre non sourcé : {n}" for n in bad_numbers]
+            flags += [f"{UNSOURCED}{n}" for n in bad_numbers]
         if not citations:
             # Prose that no shown passage supports is not shown as an answer: the closest extract is, quoted.
             # (The draft's own flags, e.g. its unsourced figures, go with it: they describe text no one sees.)
@@ -289,6 +297,16 @@ def is_fragment(reply: str) -> bool:
     (« Indicateurs de suivi [1]. », « 5.3.2.1 [3]. »), not an answer. « 4 étoiles [2]. » is one (a figure)."""
     body = _without_marks(reply)
     return len(content_words(body)) < 4 and not re.search(r"\d", body)
+
+
+UNSOURCED = "nombre non sourcé : "
+
+
+def only_unsourced_figures(answer: Answer, question: str) -> bool:
+    """The answer holds figures (beyond those of the question) and every one of them was flagged unsourced."""
+    unsourced = {v for flag in answer.flags if flag.startswith(UNSOURCED) for _, v in numbers_in(flag[len(UNSOURCED):])}
+    figures = {v for _, v in numbers_in(answer.answer)} - {v for _, v in numbers_in(question)}
+    return bool(figures) and figures <= unsourced
 
 
 def bare_figure(reply: str) -> bool:

@@ -18,7 +18,7 @@ from .config import Settings
 from .docstore import DocStore
 from .embeddings import Embedder, build_embedder
 from .errors import AssistantError, InputError
-from .grounding import expansion_regex, key_terms, term_pattern
+from .grounding import expansion_regex, key_terms, term_pattern, term_regex
 from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
 from .ingest import IngestLimits
 from .dense import DenseCache
@@ -251,10 +251,11 @@ class Assistant:
             absent_terms=lambda q: self.absent_terms(q, project))
 
     def absent_terms(self, question: str, project: str | None) -> list[str]:
-        """Acronyms, years and quoted names of the question that no document of the project nor the method
-        mentions (case-insensitive for letters a–z, as SQLite's LIKE)."""
+        """Acronyms, years, quoted names and counted things of the question that no document of the project nor
+        the method mentions (case-insensitive for letters a–z, as SQLite's LIKE)."""
         projects = [KNOWLEDGE_PROJECT] + ([check_project_name(project)] if project else [])
-        absent = [t for t in key_terms(question) if not self.docstore.mentions(projects, term_pattern(t))]
+        absent = [t for t in key_terms(question)
+                  if not self.docstore.mentions(projects, term_pattern(t), term_regex(t))]
         # An acronym may be written out in full in the documents (« zéro artificialisation nette »): look for
         # its expansion before calling it absent (rare path: only for acronyms found nowhere verbatim).
         for term in [t for t in absent if expansion_regex(t)]:

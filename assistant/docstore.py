@@ -9,6 +9,7 @@ resume. Chroma only holds vectors keyed by chunk id.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -128,15 +129,17 @@ class DocStore:
                                      (project, file)).fetchone()
         return row[0] if row else None
 
-    def mentions(self, projects: list[str], pattern: str) -> bool:
-        """Whether any chunk (or document title) of ``projects`` matches the SQL LIKE ``pattern``."""
+    def mentions(self, projects: list[str], pattern: str, confirm: re.Pattern | None = None) -> bool:
+        """Whether any chunk (or document title or name) of ``projects`` matches the SQL LIKE ``pattern`` (and,
+        if given, the regular expression ``confirm``, checked on the rows that LIKE found)."""
         marks = ",".join("?" * len(projects))
         with self._lock:
-            row = self._conn.execute(
-                f"SELECT 1 FROM chunks WHERE project IN ({marks}) AND text LIKE ? UNION ALL "
-                f"SELECT 1 FROM documents WHERE project IN ({marks}) AND (title LIKE ? OR file LIKE ?) LIMIT 1",
-                (*projects, pattern, *projects, pattern, pattern)).fetchone()
-        return row is not None
+            rows = self._conn.execute(
+                f"SELECT text FROM chunks WHERE project IN ({marks}) AND text LIKE ? UNION ALL "
+                f"SELECT COALESCE(title, '') || ' ' || file FROM documents WHERE project IN ({marks}) "
+                f"AND (title LIKE ? OR file LIKE ?)",
+                (*projects, pattern, *projects, pattern, pattern))
+            return any(confirm is None or confirm.search(text) for (text,) in rows)
 
     def documents(self, project: str) -> list[DocumentRecord]:
         return self._documents("", (project,))

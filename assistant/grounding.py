@@ -168,7 +168,17 @@ def key_terms(question: str) -> list[str]:
         name = (m.group(1) or m.group(2)).strip()
         if len(name.split()) <= 4:  # a long quoted title is paraphrased too often to be looked up verbatim
             terms.append(name)
+    # « Combien de campings… ? »: documents that never name what is counted cannot count it (singular or plural).
+    counted = _COUNTED.search(question)
+    if counted and counted.group(1).lower() not in _VAGUE_COUNTED:
+        terms.append(re.sub(r"(?<=\w{3})[sx]$", "", counted.group(1)))
     return list(dict.fromkeys(terms))
+
+
+_COUNTED = re.compile(r"\bcombien\s+(?:de|d['’])\s*([^\W\d_]{4,})", re.IGNORECASE)
+# Counted nouns that documents rarely write as such (« combien de fois », « de temps »): never a sign of absence.
+_VAGUE_COUNTED = {"fois", "temps", "personnes", "gens", "euros", "argent", "moyens", "places", "jours", "années",
+                  "mois", "semaines", "heures", "minutes"}
 
 
 _ACCENTED = {"a": "aàâä", "e": "eéèêë", "i": "iîï", "o": "oôö", "u": "uùûü", "c": "cç"}
@@ -189,6 +199,15 @@ def term_pattern(term: str) -> str:
     """Hyphens, apostrophes and spaces are interchangeable inside a name (« Dinan-Cap Fréhel » / « Dinan Cap Fréhel »)."""
     words = [w for w in re.split(r"[\s\-'’]+", normalise(term)) if w]
     return "%" + "%".join(words) + "%"
+
+
+def term_regex(term: str) -> re.Pattern | None:
+    """For a name of several words, the words side by side: the SQL pattern of ``term_pattern`` also matches
+    « station » and « verte » far apart (« station GNV … trame verte »). None for a single word."""
+    words = [w for w in re.split(r"[\s\-'’]+", normalise(term)) if w]
+    if len(words) < 2:
+        return None
+    return re.compile(r"(?<!\w)" + r"[\s\-'’]+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
 
 
 # -- numbers ----------------------------------------------------------------------------------------

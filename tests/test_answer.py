@@ -59,8 +59,13 @@ def test_model_sentinel_becomes_french_not_covered_and_is_never_streamed():
 
 def test_invented_number_is_flagged():
     chat = FakeChat(["La stratégie de tourisme durable dispose de 450 000 euros [1]."])
-    answer = _answerer(chat).ask("Quel budget pour le tourisme durable ?")
+    answer = _answerer(chat).ask("Que prévoit la stratégie pour le tourisme durable ?")
     assert "450 000 (chiffre non vérifié)" in answer.answer
+    assert any("450 000" in f for f in answer.flags)
+    # Asked for that very figure, the invented one is all the reply had: no answer, and the flag says why.
+    chat = FakeChat(["La stratégie de tourisme durable dispose de 450 000 euros [1]."])
+    answer = _answerer(chat).ask("Quel budget pour le tourisme durable ?")
+    assert not answer.covered and "450 000" not in answer.answer
     assert any("450 000" in f for f in answer.flags)
 
 
@@ -245,3 +250,12 @@ def test_a_bare_figure_answers_a_question_of_quantity_only():
     # « Combien… ? » → a figure found in the passage is an answer.
     answer = _answerer(FakeChat(["120 000 [1]."])).ask("Combien coûte la stratégie de tourisme durable ?")
     assert answer.answer.startswith("120 000") and answer.citations
+
+
+def test_a_figure_no_passage_gives_is_no_answer_to_a_question_of_quantity():
+    answer = _answerer(FakeChat(["4 [1]."])).ask("Combien d'emplois compte la stratégie de tourisme durable ?")
+    assert not answer.covered and answer.answer.startswith("Les extraits consultés ne donnent pas le chiffre demandé")
+    # One sourced figure is enough for the answer to stand (the unsourced one stays flagged).
+    answer = _answerer(FakeChat(["Le budget est de 120 000 euros pour 4 ans [1]."])).ask(
+        "Quel budget est prévu pour la stratégie de tourisme durable ?")
+    assert answer.covered and "4 (chiffre non vérifié)" in answer.answer

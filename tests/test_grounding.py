@@ -78,6 +78,15 @@ def test_key_terms_are_acronyms_years_and_short_quoted_names():
     assert key_terms("Quel est le titre II du guide « Éviter, réduire et compenser l'imperméabilisation "
                      "nouvelle des sols » ? Il coûte 2 500 €.") == []
     assert term_pattern("Dinan-Cap Fréhel") == "%Dinan%Cap%Fréhel%"
+    # What is counted must be named somewhere (singular or plural); « combien de fois » names nothing.
+    assert key_terms("Combien de campings compte le territoire ?") == ["camping"]
+    assert key_terms("Combien d'emplois touristiques en 2024 ?") == ["2024", "emploi"]
+    assert key_terms("Combien de fois le comité se réunit-il ?") == []
+    from assistant.grounding import term_regex
+
+    station = term_regex("Station verte")
+    assert station.search("labellisée station  verte en 2019") and station.search("Station-Verte")
+    assert not station.search("une station GNV au cœur de la trame verte") and term_regex("SRDEII") is None
     from assistant.grounding import expansion_regex
 
     srdeii = expansion_regex("SRDEII")
@@ -104,6 +113,10 @@ def test_a_question_naming_what_no_document_mentions_is_not_covered(tmp_path):
     a.ingest([doc], "Dinan")
     assert a.absent_terms("Que prévoit le PCAET pour la destination « Dinan-Cap Fréhel » en 2022 ?", "Dinan") == []
     assert a.absent_terms("Que dit le document du ZAN ?", "Dinan") == []  # written out in full, not abbreviated
+    # The words of a quoted name must stand side by side: « destination » … « nette » are far apart here.
+    assert a.absent_terms("La « destination nette » a-t-elle un label ?", "Dinan") == ["destination nette"]
+    assert a.absent_terms("Combien de campings et de navettes ?", "Dinan") == ["camping"]
+    assert a.absent_terms("Combien de navettes estivales sont prévues ?", "Dinan") == []
     answer = a.ask("Quelles sont les priorités du SRDEII pour 2022 ?", "Dinan")
     assert not answer.covered and chat.calls == []
     assert "« SRDEII »" in answer.answer and "2022" not in answer.answer.split(":")[0]
