@@ -312,21 +312,26 @@ def eval_(
     if as_json:
         _out_json({**s, "report": str(path)})
         return
-    rule = s["coverage_rule"]
+    rule, v = s["coverage_rule"], _shown
     typer.echo(f"Questions : {s['questions']} ({s['n']} couvertes, {s['uncovered']} non couvertes)")
-    typer.echo(f"recall@1 = {s['recall@1']}   recall@{k} = {s[f'recall@{k}']}   MRR = {s['mrr']}   "
+    typer.echo(f"recall@1 = {v(s['recall@1'])}   recall@{k} = {v(s[f'recall@{k}'])}   MRR = {v(s['mrr'])}   "
                f"(recherche : {s['median_search_ms']} ms médian)")
-    typer.echo(f"Seuil de couverture {rule['threshold']} : {rule['answered_covered']} des questions couvertes "
-               f"passent, {rule['refusal_uncovered']} des non couvertes sont écartées (seuil suggéré : "
-               f"{s['suggested_min_dense_score']})")
+    typer.echo(f"Seuil de couverture {rule['threshold']} : {v(rule['answered_covered'])} des questions couvertes "
+               f"passent, {v(rule['refusal_uncovered'])} des non couvertes sont écartées (seuil suggéré : "
+               f"{v(s['suggested_min_dense_score'])})")
     if "answers" in s:
         a = s["answers"]
-        typer.echo(f"Réponses : citation juste {a['citation_hit']}, refus des non couvertes {a['refusal_uncovered']} "
-                   f"({a['refused_uncovered_count']}), réponses aux couvertes {a['answered_covered']}, "
-                   f"nombres non sourcés {a['unsupported_numbers']}")
-        typer.echo(f"Temps médians : recherche {a['median_retrieval_ms']} ms, premier mot "
-                   f"{a['median_first_token_ms']} ms, réponse complète {a['median_total_ms']} ms")
+        typer.echo(f"Réponses : citation juste {v(a['citation_hit'])}, refus des non couvertes "
+                   f"{v(a['refusal_uncovered'])} ({a['refused_uncovered_count']}), réponses aux couvertes "
+                   f"{v(a['answered_covered'])}, nombres non sourcés {a['unsupported_numbers']}")
+        typer.echo(f"Temps médians : recherche {v(a['median_retrieval_ms'])} ms, premier mot "
+                   f"{v(a['median_first_token_ms'])} ms, réponse complète {v(a['median_total_ms'])} ms")
     typer.echo(f"Rapport par question : {path}")
+
+
+def _shown(value) -> str:
+    """A metric as printed: « — » when it does not apply (no covered question in the file, say)."""
+    return "—" if value is None else str(value)
 
 
 def _missing_project(project: str) -> None:

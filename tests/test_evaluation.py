@@ -174,3 +174,9 @@ def test_eval_command(indexed, tmp_path, monkeypatch):
     assert text.exit_code == 0 and f"recall@5 = {data['recall@5']}" in text.stdout and "MRR" in text.stdout
     missing = runner.invoke(cli.app, ["eval", "-q", str(questions), "-p", "Inconnu"])
     assert missing.exit_code == 1 and "ingest" in missing.output
+    # A file of out-of-corpus questions only: the retrieval metrics do not apply and say so.
+    uncovered = tmp_path / "hors_corpus.jsonl"
+    uncovered.write_text("\n".join(line for line in questions.read_text(encoding="utf-8").splitlines()
+                                   if "NON_COUVERT" in line) + "\n", encoding="utf-8")
+    text = runner.invoke(cli.app, ["eval", "-q", str(uncovered), "-p", "Dinan", "--report", str(tmp_path / "u.jsonl")])
+    assert text.exit_code == 0 and "recall@1 = —" in text.stdout and "None" not in text.stdout
