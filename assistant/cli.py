@@ -295,7 +295,7 @@ def eval_(
     k: Annotated[int, typer.Option("-k", help="Passages retenus par question")] = 5,
 ) -> None:
     """Mesure la recherche (recall@1, recall@5, MRR) et, avec --answers, les réponses sur un jeu de questions."""
-    from .evaluation import default_report_path, evaluate, load_questions, write_report
+    from .evaluation import default_report_path, evaluate, load_questions, shown, write_report
 
     try:
         assistant = _assistant()
@@ -312,7 +312,7 @@ def eval_(
     if as_json:
         _out_json({**s, "report": str(path)})
         return
-    rule, v = s["coverage_rule"], _shown
+    rule, v = s["coverage_rule"], shown
     typer.echo(f"Questions : {s['questions']} ({s['n']} couvertes, {s['uncovered']} non couvertes)")
     typer.echo(f"recall@1 = {v(s['recall@1'])}   recall@{k} = {v(s[f'recall@{k}'])}   MRR = {v(s['mrr'])}   "
                f"(recherche : {s['median_search_ms']} ms médian)")
@@ -327,11 +327,6 @@ def eval_(
         typer.echo(f"Temps médians : recherche {v(a['median_retrieval_ms'])} ms, premier mot "
                    f"{v(a['median_first_token_ms'])} ms, réponse complète {v(a['median_total_ms'])} ms")
     typer.echo(f"Rapport par question : {path}")
-
-
-def _shown(value) -> str:
-    """A metric as printed: « — » when it does not apply (no covered question in the file, say)."""
-    return "—" if value is None else str(value)
 
 
 def _missing_project(project: str) -> None:

@@ -293,15 +293,21 @@ def report_markdown(report: EvalReport) -> str:
     out = [f"# Évaluation — projet « {report.project} »", "",
            f"Questions : {report.questions_file} ({s['questions']} dont {s['uncovered']} non couvertes)", "",
            "| mesure | valeur |", "|---|---|",
-           f"| recall@1 | {s['recall@1']} |", f"| recall@{k} | {s[f'recall@{k}']} |", f"| MRR | {s['mrr']} |"]
+           f"| recall@1 | {shown(s['recall@1'])} |", f"| recall@{k} | {shown(s[f'recall@{k}'])} |",
+           f"| MRR | {shown(s['mrr'])} |"]
     for key, value in s.get("answers", {}).items():
-        out.append(f"| {key} | {value} |")
+        out.append(f"| {key} | {shown(value)} |")
     out += ["", "| id | couverte | rang | meilleur cosinus | répondu | citation juste | passages |",
             "|---|---|---|---|---|---|---|"]
     for r in report.results:
         out.append(f"| {r.id} | {'oui' if r.covered else 'non'} | {r.rank or '—'} | {r.best_dense:.3f} | "
                    f"{_yes_no(r.answered)} | {_yes_no(r.citation_hit)} | {'; '.join(r.top[:3])} |")
     return "\n".join(out) + "\n"
+
+
+def shown(value) -> str:
+    """« — » for a metric that does not apply (no covered question in the file, say)."""
+    return "—" if value is None else str(value)
 
 
 def _yes_no(value: bool | None) -> str:
