@@ -98,11 +98,11 @@ class E5Embedder(Embedder):
         if first is None:
             return
         second = next(rounds, None)
+        rounds = itertools.chain([first] if second is None else [first, second], rounds)
         if self.workers <= 1 or (second is None and len(first) <= self.batch_size):
             # One batch in all (a question-sized job): not worth starting processes for.
-            yield from super().embed_rounds(itertools.chain([first], [] if second is None else [second], rounds))
+            yield from super().embed_rounds(rounds)
             return
-        rounds = itertools.chain([first, second], rounds)
         try:
             pool = _worker_pool(self.workers, self._threads)
         except Exception:

@@ -88,6 +88,13 @@ def test_rounds_read_ahead_give_each_round_its_own_vectors_in_order(tmp_path):
         embeddings.close_workers()
     assert [len(v) for v in out] == [12, 0, 18, 10]
     assert np.allclose(np.vstack(out), alone, atol=1e-5)
+    # One round of several batches (a single file's passages): still spread over the workers, nothing lost.
+    try:
+        [single] = list(parallel.embed_rounds(iter([TEXTS[:20]])))
+        assert embeddings._pool is not None
+    finally:
+        embeddings.close_workers()
+    assert np.allclose(single, alone[:20], atol=1e-5)
 
 
 def test_a_worker_dying_between_rounds_costs_time_not_vectors():
