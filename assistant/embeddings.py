@@ -68,15 +68,7 @@ class E5Embedder(Embedder):
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        batches = [texts[i:i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
-        if self.workers > 1 and len(batches) > 1:
-            try:
-                pool = _worker_pool(self.workers, self._threads)
-                return np.vstack(list(pool.map(_embed_in_worker, batches))).astype(np.float32)
-            except Exception:  # a worker that died (out of memory, killed) must not lose the batch: do it here
-                log.warning("encodage parallèle interrompu : reprise dans le processus principal", exc_info=True)
-                close_workers()
-        return self._embed_here(texts)
+        return next(self.embed_rounds([texts]))
 
     def _embed_here(self, texts: list[str]) -> np.ndarray:
         """In this process, batch by batch."""
@@ -99,16 +91,13 @@ class E5Embedder(Embedder):
             return
         second = next(rounds, None)
         rounds = itertools.chain([first] if second is None else [first, second], rounds)
-        if self.workers <= 1 or (second is None and len(first) <= self.batch_size):
-            # One batch in all (a question-sized job): not worth starting processes for.
-            yield from super().embed_rounds(rounds)
-            return
-        try:
-            pool = _worker_pool(self.workers, self._threads)
-        except Exception:
-            log.warning("processus d'encodage indisponibles : encodage dans le processus principal", exc_info=True)
-            yield from super().embed_rounds(rounds)
-            return
+        pool = None
+        if self.workers > 1 and (second is not None or len(first) > self.batch_size):
+            # (One batch in all, a question-sized job, is not worth starting processes for.)
+            try:
+                pool = _worker_pool(self.workers, self._threads)
+            except Exception:
+                log.warning("processus d'encodage indisponibles : encodage dans le processus principal", exc_info=True)
         in_flight: deque[tuple[list[str], list | None]] = deque()
         for texts in rounds:
             in_flight.append((texts, self._submit(pool, texts) if pool else None))
