@@ -163,20 +163,35 @@ class Answerer:
         ]
         pieces: list[str] = []
         flushed = False
-        for piece in self.chat.stream(messages):
-            if timings.first_token_ms is None:
-                timings.first_token_ms = round((time.perf_counter() - t0) * 1000, 1)
-            pieces.append(piece)
-            if flushed:
-                yield Event("token", text=piece)
-                continue
-            # Hold back while the reply could still be the sentinel: users never see the raw marker.
-            head = "".join(pieces).lstrip()
-            if not NOT_COVERED.startswith(head[: len(NOT_COVERED)]):
-                flushed = True
-                yield Event("token", text=head)
+        looped = False
+        replies = self.chat.stream(messages)
+        try:
+            for piece in replies:
+                if timings.first_token_ms is None:
+                    timings.first_token_ms = round((time.perf_counter() - t0) * 1000, 1)
+                pieces.append(piece)
+                # The 1.5B model sometimes loops (« - 10 % sur … » until the token limit, 20 s for nothing):
+                # a line it has already written ends the reply.
+                if "\n" in piece and repeats_a_line("".join(pieces)):
+                    looped = True
+                    break
+                if flushed:
+                    yield Event("token", text=piece)
+                    continue
+                # Hold back while the reply could still be the sentinel: users never see the raw marker.
+                head = "".join(pieces).lstrip()
+                if not NOT_COVERED.startswith(head[: len(NOT_COVERED)]):
+                    flushed = True
+                    yield Event("token", text=head)
+        finally:
+            # Leaving the loop early must end the generation now: the local model is locked while it writes.
+            getattr(replies, "close", lambda: None)()
         raw = "".join(pieces).strip()
+        if looped:
+            raw = without_repeated_lines(raw)
         answer = self.finish(raw, standalone, passages, timings)
+        if looped:
+            answer.flags.append("réponse interrompue : le modèle répétait une ligne déjà écrite")
         timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
         yield Event("final", answer=answer, question=standalone)
 
@@ -276,6 +291,33 @@ _DELIMITER = re.compile(r"</?\s*documents\s*>", re.IGNORECASE)
 _SENTINEL = re.compile(r"\b" + NOT_COVERED.replace("_", "[_ ]") + r"\b", re.IGNORECASE)
 _ECHO = re.compile(r"[<‹]/?\s*documents\s*[>›]", re.IGNORECASE)
 _ANGLE_MARK = re.compile(r"<(\d{1,2})>")
+
+
+_LOOP_LINE_CHARS = 12  # shorter lines (« - »,  « Oui. ») may repeat without a loop
+
+
+def repeats_a_line(text: str) -> bool:
+    """A complete line of the reply written twice (the part after the last newline is still being written)."""
+    lines = [" ".join(line.split()) for line in text.split("\n")[:-1]]
+    lines = [line for line in lines if len(line) >= _LOOP_LINE_CHARS]
+    return len(lines) != len(set(lines))
+
+
+def without_repeated_lines(text: str) -> str:
+    """The reply with every repeated line (and an unfinished last line repeating an earlier one) left out."""
+    seen: set[str] = set()
+    kept = []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        key = " ".join(line.split())
+        last = i == len(lines) - 1
+        repeated = len(key) >= _LOOP_LINE_CHARS and key in seen
+        cut_short = last and key and any(len(s) >= _LOOP_LINE_CHARS and s.startswith(key) for s in seen)
+        if repeated or cut_short:
+            continue
+        seen.add(key)
+        kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def cited_indexes(reply: str, count: int) -> list[int]:

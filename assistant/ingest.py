@@ -283,7 +283,7 @@ def parse_file(path: str | Path, limits: IngestLimits | None = None) -> ParsedDo
 # -------------------------------------------------------------------------------------------------- chunking
 
 # Bump when reading or chunking changes what a file gives: indexed files are then re-read on the next ingestion.
-PIPELINE_VERSION = 3  # 3: Markdown comments dropped
+PIPELINE_VERSION = 4  # 3: Markdown comments dropped; 4: front-matter lists left out, empty sections said
 SECTION_PACK_CHARS = 700
 SECTION_ALONE_CHARS = 250
 _LABEL_CHARS = 160

@@ -259,3 +259,40 @@ def test_a_figure_no_passage_gives_is_no_answer_to_a_question_of_quantity():
     answer = _answerer(FakeChat(["Le budget est de 120 000 euros pour 4 ans [1]."])).ask(
         "Quel budget est prévu pour la stratégie de tourisme durable ?")
     assert answer.covered and "4 (chiffre non vérifié)" in answer.answer
+
+
+class _LoopingChat(FakeChat):
+    """Writes a list whose last item comes back forever, as the 1.5B model sometimes does; records its end."""
+
+    closed = False
+
+    def _stream(self, messages, *, max_tokens, temperature, schema):
+        self.calls.append(messages)
+        try:
+            yield "La stratégie vise à allonger la saison [1] :\n- mieux répartir les visiteurs [1]\n"
+            for _ in range(200):
+                yield "- le budget prévu est de 120 000 euros [1]\n"
+        finally:
+            self.closed = True
+
+
+def test_a_looping_reply_is_cut_at_the_first_repeated_line():
+    chat = _LoopingChat()
+    events = list(_answerer(chat).stream("Que prévoit la stratégie de tourisme ?"))
+    answer = events[-1].answer
+    assert chat.closed  # the generation was stopped, not read to its end
+    streamed = "".join(e.text for e in events if e.kind == "token")
+    assert streamed.count("120 000 euros") <= 2
+    assert answer.covered and answer.answer.count("120 000 euros") == 1
+    assert "mieux répartir les visiteurs" in answer.answer
+    assert any("répétait une ligne" in f for f in answer.flags)
+
+
+def test_repeated_lines_helpers():
+    from assistant.answer import repeats_a_line, without_repeated_lines
+
+    assert not repeats_a_line("- un item assez long\n- un autre item assez long\n- un item assez long")  # unfinished
+    assert repeats_a_line("- un item assez long\n- un autre item assez long\n- un item assez long\n")
+    assert not repeats_a_line("Oui.\nOui.\n")  # short lines are not a loop
+    assert without_repeated_lines("A : un item assez long\nB : autre item long\nA : un item assez long\nA : un it") \
+        == "A : un item assez long\nB : autre item long"

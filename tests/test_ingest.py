@@ -24,7 +24,7 @@ from assistant.errors import (
 )
 from assistant.ingest import (SECTION_PACK_CHARS, IngestLimits, Page, ParsedDocument, chunk_document, detect_type,
                               pack_sections, parse_file)
-from assistant.readers import read_docx, read_markdown, read_odt
+from assistant.readers import EMPTY_SECTION, read_docx, read_markdown, read_odt
 from assistant.textclean import clean_text
 from assistant.config import shared_dir
 
@@ -229,7 +229,9 @@ def test_markdown_front_matter_and_sections():
     assert doc.title == "Elaborer et mettre en œuvre une stratégie de développement du tourisme durable"
     first = doc.pages[0]
     assert first.section == doc.title and first.text.startswith(doc.title)
-    assert "tags : calendrier flou" in first.text and "---" not in first.text
+    # Scalar fields are data about the sheet; the site's tags (a list) are not its text.
+    assert "budget : non" in first.text and "number : 29" in first.text
+    assert "calendrier flou" not in first.text and "tags" not in first.text and "---" not in first.text
     sections = [p.section for p in doc.pages]
     for expected in ("Partenaires", "Indicateurs de suivi", "Objectifs visés par l'action", "Nos remarques"):
         assert expected in sections
@@ -254,10 +256,29 @@ def test_markdown_comments_are_not_content():
     assert "Début" in unclosed and "jamais" not in unclosed
 
 
-def test_markdown_empty_section_gives_no_page_but_front_matter_says_it():
-    doc = parsed(FICHES / "fiche20.md")
-    assert "Indicateurs de suivi" not in [p.section for p in doc.pages]
-    assert "0 indicateurs" in doc.pages[0].text
+def test_markdown_empty_section_says_it_is_empty():
+    # fiche 20 leaves « Indicateurs de suivi » empty (SOURCES.md): that is the answer to « quels indicateurs ? ».
+    path = FICHES / "fiche20.md"
+    doc = read_markdown(path.read_text(encoding="utf-8"), path.name)  # the reader's sections, before packing
+    empty = [p for p in doc.pages if p.section == "Indicateurs de suivi"]
+    assert len(empty) == 1 and empty[0].text == f"Indicateurs de suivi\n\n{EMPTY_SECTION}"
+    # A heading with subsections is not empty; one at the very end is.
+    written = ("# Fiche\n\n## Moyens\n\n### Humains\n\nUn agent.\n\n## Budget\n\n"
+               "## Calendrier\n\nLancement en 2024.\n\n## Remarques\n")
+    pages = read_markdown(written, "f.md").pages
+    assert [(p.section, p.text) for p in pages] == [
+        ("Moyens > Humains", "Fiche\n\nMoyens\n\nHumains\n\nUn agent."), ("Budget", f"Budget\n\n{EMPTY_SECTION}"),
+        ("Calendrier", "Calendrier\n\nLancement en 2024."), ("Remarques", f"Remarques\n\n{EMPTY_SECTION}")]
+
+
+def test_markdown_front_matter_scalars_are_text_lists_are_not():
+    written = ("---\ntitle: Plan vélo\nmontant: 120000\ncategories:\n  - mobilité\n  - santé\nlayout: page\n---\n\n"
+               "## Objectifs\n\nRelier les gares.\n")
+    doc = read_markdown(written, "plan.md")
+    assert doc.title == "Plan vélo"
+    text = "\n".join(p.text for p in doc.pages)
+    assert "montant : 120000" in text and "Relier les gares." in text
+    assert "mobilité" not in text and "santé" not in text and "layout" not in text
 
 
 # --------------------------------------------------------------------------------------------------- HTML
