@@ -133,7 +133,7 @@ class Answerer:
         standalone = self.standalone(question, history or [])
         result = self.search(standalone)
         retrieval_ms = (time.perf_counter() - t0) * 1000
-        passages = shown_passages(result.passages, self.max_passages)
+        passages = result.passages[: self.max_passages]
         yield Event("passages", passages=passages, question=standalone)
         timings = Timings(retrieval_ms=round(retrieval_ms, 1))
         # Code decides "not covered" when it can be sure: nothing similar enough, or the question names something
@@ -291,25 +291,6 @@ _DELIMITER = re.compile(r"</?\s*documents\s*>", re.IGNORECASE)
 _SENTINEL = re.compile(r"\b" + NOT_COVERED.replace("_", "[_ ]") + r"\b", re.IGNORECASE)
 _ECHO = re.compile(r"[<‹]/?\s*documents\s*[>›]", re.IGNORECASE)
 _ANGLE_MARK = re.compile(r"<(\d{1,2})>")
-
-
-def shown_passages(passages: list[Passage], count: int) -> list[Passage]:
-    """The ``count`` passages the model reads: the best first, but one per page (or section) while others remain.
-
-    A page is often cut into two chunks that both rank high; the model reads only a few short extracts, and the
-    second half of a page already shown is a slot another page could use (measured on dev.jsonl with the embedded
-    model's four extracts: the gold page shown for 33 → 34 of 39 questions, none lost). Filled up with the
-    skipped chunks, in rank order, when there are not enough distinct pages.
-    """
-    seen: set[tuple] = set()
-    first, skipped = [], []
-    for p in passages:
-        where = (p.chunk.project, p.chunk.file, p.chunk.page if p.chunk.page is not None else p.chunk.section)
-        (skipped if where in seen else first).append(p)
-        seen.add(where)
-    chosen = first[:count]
-    chosen += skipped[: count - len(chosen)]
-    return sorted(chosen, key=passages.index)
 
 
 _LOOP_LINE_CHARS = 12  # shorter lines (« - »,  « Oui. ») may repeat without a loop

@@ -240,15 +240,13 @@ class Assistant:
 
     def answerer(self, project: str | None) -> Answerer:
         small = self.settings.llm.provider == "embedded"
-        shown = 4 if small else max(self.settings.retrieval.k, 6)
         return Answerer(
-            # Twice as many candidates as passages shown, for the one-page-one-passage choice (answer.shown_passages).
-            self.chat, lambda q: self.search(q, project, k=2 * shown),
+            self.chat, lambda q: self.search(q, project),
             min_dense_score=self.settings.retrieval.min_dense_score,
             # Small model: 4 passages of 450 characters rather than 3 of 600, for the same prompt length (measured on
             # dev.jsonl, same replies replayed: the gold passage is shown more often, citation_hit 26 → 27/39 and
             # answered_covered 37 → 39/39). A remote model reads more, and longer, passages.
-            max_passages=shown,
+            max_passages=4 if small else max(self.settings.retrieval.k, 6),
             passage_chars=450 if small else 1500, prompts_dir=self.settings.prompts_dir,
             absent_terms=lambda q: self.absent_terms(q, project))
 

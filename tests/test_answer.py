@@ -296,20 +296,3 @@ def test_repeated_lines_helpers():
     assert not repeats_a_line("Oui.\nOui.\n")  # short lines are not a loop
     assert without_repeated_lines("A : un item assez long\nB : autre item long\nA : un item assez long\nA : un it") \
         == "A : un item assez long\nB : autre item long"
-
-
-def test_shown_passages_one_per_page_then_filled_up():
-    from assistant.answer import shown_passages
-
-    def pdf(page, start):
-        chunk = Chunk(id=f"p{page}-{start}", project="Dinan", file="guide.pdf", doc_type="pdf", page=page, start=start,
-                      end=start + 10, text=f"page {page}, à partir de {start}", content_hash="h",
-                      ingested_at="2026-01-01T00:00:00")
-        return Passage(chunk=chunk, score=1.0)
-
-    ranked = [pdf(1, 0), pdf(1, 800), pdf(7, 0), pdf(3, 0), pdf(4, 0)]
-    # The second half of page 1 gives its slot to page 4; the order of the ranking is kept.
-    assert [p.chunk.id for p in shown_passages(ranked, 4)] == ["p1-0", "p7-0", "p3-0", "p4-0"]
-    # Fewer distinct pages than slots: the skipped chunks come back, in rank order.
-    assert [p.chunk.id for p in shown_passages(ranked[:3], 3)] == ["p1-0", "p1-800", "p7-0"]
-    assert shown_passages([], 4) == []
