@@ -15,8 +15,8 @@ from pathlib import Path
 
 from . import prompts
 from .grounding import (CITE_RE, NOT_COVERED, asks_for_figure, best_quote, cite_numbers, content_words,
-                        holds_figure, is_closed_question, mark_unsupported, numbers_in, unsupported_numbers,
-                        verify_citations)
+                        counts_something_else, holds_figure, is_closed_question, mark_unsupported, numbers_in,
+                        unsupported_numbers, verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
 from .schemas import Answer, Citation, Passage, Timings
@@ -202,6 +202,11 @@ class Answerer:
         if answer.covered and asks_for_figure(question) and not holds_figure(answer.answer):
             return Answer(answer=no_figure_text(question), covered=False, timings=timings, passages=passages,
                           flags=["chiffre demandé absent de la réponse : question traitée comme non couverte"])
+        # Asked for a price or a budget, answered with hectares or percentages only: the amount is not there.
+        if answer.covered and counts_something_else(answer.answer, question):
+            return Answer(answer=no_figure_text(question), covered=False, timings=timings, passages=passages,
+                          flags=["montant demandé, mais les chiffres de la réponse comptent autre chose : "
+                                 "question traitée comme non couverte"])
         # Asked « combien… », answered with figures none of which a passage gives (« 4 (chiffre non vérifié) »):
         # the figure was the answer, so there is none.
         if answer.covered and asks_for_figure(question) and only_unsourced_figures(answer, question):

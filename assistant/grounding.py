@@ -317,6 +317,28 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASKS_FIGURE.search(question))
 
 
+_ASKS_MONEY = re.compile(r"\b(?:prix|co[uû]ts?|co[uû]te(?:nt|ra)?|budgets?|montants?|tarifs?|sommes?|enveloppes?)\b",
+                         re.IGNORECASE)
+# What a figure counts when it is not money: the word right after it.
+_OTHER_UNIT = re.compile(r"\s*(?:%|pour ?cent|hectares?\b|ha\b|m2|m²|km|kilomètres?|mètres?|ans?\b|années?|mois\b|"
+                         r"jours?\b|heures?\b|habitants?|emplois?|logements?|communes?|entreprises?|personnes?|"
+                         r"places?\b|lits?\b|nuitées?|étoiles?|points?\b|fiches?\b|actions?\b|lignes?\b)",
+                         re.IGNORECASE)
+
+
+def counts_something_else(answer: str, question: str) -> bool:
+    """Asked for a price, a cost or a budget, the answer's every figure counts something else: « environ 40
+    hectares » to « quel est le prix moyen du mètre carré ? » is an answer to another question. A figure with no
+    unit after it (« 200000 ») may be the amount, so it keeps the answer."""
+    if not _ASKS_MONEY.search(question):
+        return False
+    text = re.sub(r"\s*\(chiffre non vérifié\)", "", CITE_RE.sub(" ", answer))
+    figures = list(_NUM.finditer(text))
+    # A year (2022, 2026-2030) dates an amount, it is not one.
+    figures = [m for m in figures if not re.fullmatch(r"(?:19|20)\d{2}", m.group(1))]
+    return bool(figures) and all(_OTHER_UNIT.match(text, m.end()) for m in figures)
+
+
 def holds_figure(answer: str) -> bool:
     """A figure in digits (citation markers aside) or in words (« deux fois », « la moitié »; not « un », an article)."""
     text = CITE_RE.sub(" ", answer)

@@ -296,3 +296,12 @@ def test_repeated_lines_helpers():
     assert not repeats_a_line("Oui.\nOui.\n")  # short lines are not a loop
     assert without_repeated_lines("A : un item assez long\nB : autre item long\nA : un item assez long\nA : un it") \
         == "A : un item assez long\nB : autre item long"
+
+
+def test_a_price_answered_in_hectares_is_not_covered():
+    land = _passage("Environ 40 hectares sur l'ensemble des zones d'activités ont été identifiés comme potentiel.",
+                    file="fiche28.md", section="Présentation de l'action")
+    chat = FakeChat(["Environ 40 hectares ont été identifiés comme potentiel [1]."])
+    answer = _answerer(chat, passages=(land,)).ask("Quel est le prix moyen du mètre carré dans les zones d'activités ?")
+    assert not answer.covered and "chiffre demandé" in answer.answer
+    assert any("comptent autre chose" in f for f in answer.flags)

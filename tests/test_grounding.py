@@ -164,3 +164,17 @@ def test_a_sentence_adding_to_the_question_what_the_passage_does_not_say_is_not_
     assert not adds_unsourced("Onze fiches concernent les habitants, pour 8,6 millions d'euros.", question, passage)
     assert not adds_unsourced("Le budget est réparti entre l'EPCI et les habitants.", question, passage)  # nothing new
     assert not adds_unsourced("Une phrase sans rapport mais hors contrôle.", "", passage)  # no question: no check
+
+
+def test_an_amount_asked_and_only_other_quantities_given():
+    from assistant.grounding import counts_something_else
+
+    price = "Quel est le prix moyen du mètre carré de foncier économique dans les zones d'activités ?"
+    assert counts_something_else("Environ 40 hectares ont été identifiés comme potentiel [1].", price)
+    assert counts_something_else("Soit 28 % du budget [1] et 12 (chiffre non vérifié) communes.", price)
+    # An amount, or a figure whose unit is not said, may be the answer; a year only dates it.
+    assert not counts_something_else("Le budget est de 120 000 € [1].", price)
+    assert not counts_something_else("Budget : 200000 [1]. Calendrier : 2022 [2].", "Quel budget pour le schéma ?")
+    assert not counts_something_else("Le mètre carré est cédé en 2022 [1].", price)  # no figure but a year
+    # Not a question about money: hectares answer it.
+    assert not counts_something_else("Environ 40 hectares [1].", "Quelle surface est disponible ?")
