@@ -381,7 +381,7 @@ def _front_matter(text: str) -> tuple[dict[str, str | list[str]], str]:
         cleaned = [re.sub(r"^(['\"])(.*)\1$", r"\2", v.strip()) for v in items]
         cleaned = [v for v in cleaned if v and not v.endswith(":")]
         if cleaned:
-            values[name] = cleaned if name in listed or (len(cleaned) > 1) else cleaned[0]
+            values[name] = cleaned if name in listed else cleaned[0]
     return values, text[match.end():]
 
 
