@@ -15,8 +15,8 @@ from pathlib import Path
 
 from . import prompts
 from .grounding import (CITE_RE, NOT_COVERED, asks_for_figure, best_quote, cite_numbers, content_words,
-                        counts_something_else, holds_figure, is_closed_question, mark_unsupported, numbers_in,
-                        unsupported_numbers, verify_citations)
+                        counted_noun, counting_sentences, counts_something_else, holds_figure, is_closed_question,
+                        mark_unsupported, numbers_in, sentence_relates, unsupported_numbers, verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
 from .schemas import Answer, Citation, Passage, Timings
@@ -189,13 +189,16 @@ class Answerer:
         raw = "".join(pieces).strip()
         if looped:
             raw = without_repeated_lines(raw)
-        answer = self.finish(raw, standalone, passages, timings)
+        answer = self.finish(raw, standalone, passages, timings, more=result.passages[self.max_passages:])
         if looped:
             answer.flags.append("réponse interrompue : le modèle répétait une ligne déjà écrite")
         timings.total_ms = round((time.perf_counter() - t0) * 1000, 1)
         yield Event("final", answer=answer, question=standalone)
 
-    def finish(self, raw: str, question: str, passages: list[Passage], timings: Timings) -> Answer:
+    def finish(self, raw: str, question: str, passages: list[Passage], timings: Timings,
+               more: list[Passage] | tuple = ()) -> Answer:
+        """The checked answer to a raw reply. ``more``: retrieved passages that were not shown to the model, where
+        code may still find a sentence that gives what was asked."""
         answer = self._checked(raw, question, passages, timings)
         # Asked « combien… », answered without any figure: the passages read do not give it (the model then
         # answers around the question, e.g. with a name), so say so rather than show a reply that skips it.
@@ -214,7 +217,39 @@ class Answerer:
                           flags=["aucun chiffre du brouillon n'est dans les extraits ("
                                  + ", ".join(f[len(UNSOURCED):] for f in answer.flags if f.startswith(UNSOURCED))
                                  + ") : question traitée comme non couverte"])
+        # Asked « combien de points… », answered with a figure that no cited sentence relates to points (« évalué
+        # sur 4 points [1] », the 4 of « 4 niveaux »): a sentence of the retrieved passages that gives a number of
+        # points is quoted instead; with none, the count is not in the documents read.
+        noun = counted_noun(question)
+        if answer.covered and noun and answer.citations and not counts_in_source(answer, noun, passages):
+            return self.counted_extract(question, noun, passages, list(more), timings) or Answer(
+                answer=no_figure_text(question), covered=False, timings=timings, passages=passages,
+                flags=[f"aucun extrait cité ne rapporte le chiffre de la réponse à des « {noun} » : question "
+                       "traitée comme non couverte"])
         return answer
+
+    def counted_extract(self, question: str, noun: str, passages: list[Passage], more: list[Passage],
+                        timings: Timings) -> Answer | None:
+        """The sentence of the retrieved passages (shown ones first) that gives a number of ``noun`` and shares most
+        words with the question, quoted and cited; None if no passage counts ``noun``."""
+        best: tuple[float, Passage, str] | None = None
+        for p in passages + more:
+            sentences = counting_sentences(p.chunk.text, noun)
+            if not sentences:
+                continue
+            quote, share = best_quote(question, "\n".join(sentences), answers_only=True)
+            if quote and (best is None or share > best[0]):
+                best = (share, p, quote)
+        if best is None:
+            return None
+        _, p, quote = best
+        c = p.chunk
+        citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=quote, project=c.project)
+        shown = passages if p in passages else passages + [p]
+        return Answer(answer=f"Extrait qui donne ce nombre : « {quote} » [1]", citations=[citation], covered=True,
+                      timings=timings, passages=shown,
+                      flags=[f"le chiffre de la synthèse ne comptait pas des « {noun} » : phrase du document qui en "
+                             "donne le nombre citée telle quelle"])
 
     def _checked(self, raw: str, question: str, passages: list[Passage], timings: Timings) -> Answer:
         if not raw or raw.startswith(NOT_COVERED) or (NOT_COVERED in raw and len(raw) < 40):
@@ -354,6 +389,15 @@ def only_unsourced_figures(answer: Answer, question: str) -> bool:
     unsourced = {v for flag in answer.flags if flag.startswith(UNSOURCED) for _, v in numbers_in(flag[len(UNSOURCED):])}
     figures = {v for _, v in numbers_in(answer.answer)} - {v for _, v in numbers_in(question)}
     return bool(figures) and figures <= unsourced
+
+
+def counts_in_source(answer: Answer, noun: str, passages: list[Passage]) -> bool:
+    """A figure of the answer stands, in a passage the answer cites, in a sentence that names ``noun``. The answer's
+    own words do not count: the model wrote « évalué sur 4 points » from a passage whose 4 counts levels."""
+    values = {v for _, v in numbers_in(answer.answer)}
+    cited = {(c.file, c.page, c.section) for c in answer.citations}
+    return any(sentence_relates(p.chunk.text, noun, values) for p in passages
+               if (p.chunk.file, p.chunk.page, p.chunk.section) in cited)
 
 
 def bare_figure(reply: str) -> bool:

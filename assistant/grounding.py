@@ -339,6 +339,63 @@ def counts_something_else(answer: str, question: str) -> bool:
     return bool(figures) and all(_OTHER_UNIT.match(text, m.end()) for m in figures)
 
 
+_NUMBER_OF = re.compile(r"\bnombre\s+(?:de|d['’])\s*([^\W\d_]{4,})", re.IGNORECASE)
+
+
+def counted_noun(question: str) -> str | None:
+    """What « combien de points… ? » or « quel est le nombre de communes… ? » counts, as written (« points »); None
+    when nothing precise is counted (« combien de temps », « combien d'euros »)."""
+    found = _COUNTED.search(question) or (_NUMBER_OF.search(question) if asks_for_figure(question) else None)
+    if not found or found.group(1).lower() in _VAGUE_COUNTED:
+        return None
+    return found.group(1).lower()
+
+
+def _singular(word: str) -> str:
+    return re.sub(r"(?<=\w{3})[sx]$", "", word.lower())
+
+
+def _names(word: str, unit: str) -> bool:
+    """``word`` is the counted noun ``unit`` (singular): the same word, or its abbreviation (« hab. »)."""
+    word = _singular(word)
+    return word == unit or (3 <= len(word) < len(unit) and unit.startswith(word))
+
+
+def figure_counts(text: str, noun: str, values: set[str] | None = None) -> bool:
+    """Some figure of ``text`` (one of ``values``, canonical, if given) counts ``noun`` (singular or plural): the
+    noun stands among the three words after it (« 500 points », « 4 grandes orientations ») or the two before it
+    (« points : 500 »). Years are dates, not counts."""
+    unit = _singular(noun)
+    text = CITE_RE.sub(" ", text)
+    for m in _NUM.finditer(text):
+        if re.fullmatch(r"(?:19|20)\d{2}", m.group(1)):
+            continue
+        if values is not None and _value(m.group(1)) not in values:
+            continue
+        # Up to the next figure on either side: in « 4 niveaux et 500 points », 4 counts levels.
+        after = re.split(r"\d", text[m.end():m.end() + 60], maxsplit=1)[0]
+        before = re.split(r"\d", text[max(0, m.start() - 40):m.start()])[-1]
+        if any(_names(w, unit) for w in _WORD.findall(after)[:3] + _WORD.findall(before)[-2:]):
+            return True
+    return False
+
+
+def counting_sentences(passage: str, noun: str) -> list[str]:
+    """The sentences of a passage that give a number of ``noun``."""
+    return [s for s in split_sentences(_paragraphs(passage)) if figure_counts(s, noun)]
+
+
+def sentence_relates(passage: str, noun: str, values: set[str]) -> bool:
+    """One sentence of the passage holds one of the figures ``values`` and names ``noun``: « elle en perd 51 000 par
+    an » in a sentence about habitants supports « 51 000 habitants »; a « 4 » of a sentence that never names
+    points does not support « 4 points »."""
+    unit = _singular(noun)
+    for sentence in split_sentences(_paragraphs(passage)):
+        if {v for _, v in numbers_in(sentence)} & values and any(_names(w, unit) for w in _WORD.findall(sentence)):
+            return True
+    return False
+
+
 def holds_figure(answer: str) -> bool:
     """A figure in digits (citation markers aside) or in words (« deux fois », « la moitié »; not « un », an article)."""
     text = CITE_RE.sub(" ", answer)

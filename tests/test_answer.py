@@ -305,3 +305,49 @@ def test_a_price_answered_in_hectares_is_not_covered():
     answer = _answerer(chat, passages=(land,)).ask("Quel est le prix moyen du mètre carré dans les zones d'activités ?")
     assert not answer.covered and "chiffre demandé" in answer.answer
     assert any("comptent autre chose" in f for f in answer.flags)
+
+
+LABEL = _passage("Le label compte 4 niveaux de reconnaissance, de 1 à 4 étoiles, attribués après un audit.",
+                 file="reglement.pdf", section="Niveaux")
+POINTS = _passage("Chaque action rapporte des points. Le maximum de points du label est de 500 points.",
+                  file="reglement.pdf", section="Notation")
+PILOTAGE = _passage("La collectivité réunit son comité de pilotage deux fois par an.", file="guide.pdf", section="Pilotage")
+
+
+def test_a_count_of_something_else_is_replaced_by_the_sentence_that_counts_what_was_asked():
+    question = "Sur combien de points le label est-il évalué ?"
+    # « 4 [1] »: a figure taken from « 4 niveaux », not a number of points; the 4th retrieved passage, beyond the
+    # three shown to the model, says how many points: code quotes it.
+    answerer = _answerer(FakeChat(["4 [1]."]), passages=(LABEL, PILOTAGE, PILOTAGE, POINTS))
+    answer = answerer.ask(question)
+    assert answer.covered and answer.answer.startswith("Extrait qui donne ce nombre : « ")
+    assert "500 points" in answer.answer and answer.citations[0].section == "Notation"
+    assert POINTS in answer.passages  # the cited passage is listed with the ones shown
+    assert any("ne comptait pas des « points »" in f for f in answer.flags)
+    # No retrieved passage counts points: the count is not in the documents read, even when the model writes the
+    # unit itself next to a figure of the passage.
+    for reply in ("4 [1].", "Le label est évalué sur 4 points [1]."):
+        answer = _answerer(FakeChat([reply]), passages=(LABEL,)).ask(question)
+        assert not answer.covered and "ne donnent pas le chiffre demandé" in answer.answer, reply
+        assert any("« points »" in f for f in answer.flags)
+
+
+def test_a_count_of_what_was_asked_stands():
+    question = "Sur combien de points le label est-il évalué ?"
+    for reply in ("Le label est évalué sur 500 points [1].", "500 [1]."):
+        answer = _answerer(FakeChat([reply]), passages=(POINTS, LABEL)).ask(question)
+        assert answer.covered and answer.answer.startswith(reply.split(" [")[0][:10]), reply
+        assert not any("points" in f for f in answer.flags)
+    # The figure and the counted noun in one sentence of the cited passage, not side by side, or abbreviated.
+    loss = _passage("La région gagnait 15 000 habitants par an ; elle en perd désormais 51 000 par an.",
+                    file="rapport.pdf", section="Île-de-France")
+    answer = _answerer(FakeChat(["51 000 habitants par an [1]."]), passages=(loss,)).ask(
+        "Combien d'habitants la région perd-elle chaque année ?")
+    assert answer.covered and answer.answer.startswith("51 000 habitants")
+    town = _passage("Dinan Agglomération (100 000 hab.) regroupe 64 communes.", file="portrait.pdf", section="Chiffres")
+    answer = _answerer(FakeChat(["Environ 100 000 habitants [1]."]), passages=(town,)).ask(
+        "Combien d'habitants compte Dinan Agglomération ?")
+    assert answer.covered and answer.answer.startswith("Environ 100 000 habitants")
+    # A question counting nothing precise (« combien de temps ») is not checked.
+    answer = _answerer(FakeChat(["4 niveaux [1]."]), passages=(LABEL,)).ask("Combien de temps dure l'audit ?")
+    assert not any("ne compt" in f for f in answer.flags)

@@ -178,3 +178,30 @@ def test_an_amount_asked_and_only_other_quantities_given():
     assert not counts_something_else("Le mètre carré est cédé en 2022 [1].", price)  # no figure but a year
     # Not a question about money: hectares answer it.
     assert not counts_something_else("Environ 40 hectares [1].", "Quelle surface est disponible ?")
+
+
+def test_what_a_question_counts_and_which_figures_count_it():
+    from assistant.grounding import counted_noun, counting_sentences, figure_counts
+
+    assert counted_noun("Sur combien de points est évalué le label ?") == "points"
+    assert counted_noun("Combien d'habitants l'Île-de-France perd-elle ?") == "habitants"
+    assert counted_noun("Quel est le nombre de communes rurales ?") == "communes"
+    assert counted_noun("Combien de temps dure l'audit ?") is None and counted_noun("Quel budget ?") is None
+    assert figure_counts("Le maximum est de 500 points [1].", "points")
+    assert figure_counts("Elle perd 51 000 habitants par an.", "habitants")
+    assert figure_counts("4 grandes orientations", "orientations") and figure_counts("1 commune", "communes")
+    assert figure_counts("Nombre de points : 500", "points")
+    assert not figure_counts("Le label compte 4 niveaux.", "points")
+    assert not figure_counts("En 2024, des points ont été attribués.", "points")  # a year counts nothing
+    assert figure_counts("4 niveaux et 500 points", "points", {"500"})
+    assert not figure_counts("4 niveaux et 500 points", "points", {"4"})
+    assert counting_sentences("Le label a 4 niveaux. Il vaut 500 points au plus.", "points") == ["Il vaut 500 points au plus."]
+    assert figure_counts("Dinan (100 000 hab.)", "habitants")  # an abbreviation names the noun
+
+
+def test_a_figure_is_related_to_a_noun_by_its_sentence():
+    from assistant.grounding import sentence_relates
+
+    text = "Le label a 4 niveaux. Chaque action rapporte des points selon son avancement."
+    assert not sentence_relates(text, "points", {"4"})  # the 4 and the points are in different sentences
+    assert sentence_relates("Elle gagnait 15 000 habitants ; elle en perd 51 000 par an.", "habitants", {"51000"})
