@@ -8,48 +8,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.rich_utils  # noqa: F401 — cli_french sets its French strings
 
+from . import cli_french
 from .config import shared_dir, Settings
 from .errors import AssistantError
 
-_FRENCH = {
-    "Usage:": "Utilisation :", "Usage": "Utilisation", "Options": "Options", "Commands": "Commandes",
-    "Arguments": "Arguments", "Error": "Erreur", "Show this message and exit.": "Affiche cette aide et quitte.",
-    "Missing argument": "Argument manquant", "Missing option": "Option manquante", "Missing command.":
-    "Commande manquante.", "No such option {name!r}.": "Option inconnue : {name!r}.", "No such command {name!r}.":
-    "Commande inconnue : {name!r}.", "Invalid value for {param_hint}: {message}": "Valeur invalide pour "
-    "{param_hint} : {message}", "Try [blue]'{command_path} {help_option}'[/] for help.":
-    "Aide : [blue]'{command_path} {help_option}'[/]", "[default: {}]": "[défaut : {}]", "[required]": "[requis]",
-    "Error: {message}": "Erreur : {message}", "Try '{command} {option}' for help.": "Aide : '{command} {option}'",
-    "Aborted!": "Interrompu.", "Aborted.": "Interrompu.",
-}
-
-
-def _french_help() -> None:
-    """click and typer print their own words through gettext, with no French catalogue: give them ours."""
-    import importlib
-
-    import typer.rich_utils as ru
-
-    def fr(message: str) -> str:
-        return _FRENCH.get(message, message)
-
-    # typer vendors its own copy of click (typer._click); patch both copies' gettext aliases.
-    for name in ("core", "decorators", "exceptions", "formatting"):
-        for package in ("click", "typer._click"):
-            try:
-                importlib.import_module(f"{package}.{name}")._ = fr
-            except ImportError:
-                pass
-    for module in (importlib.import_module("typer.core"), ru):
-        module._ = fr
-    ru.ARGUMENTS_PANEL_TITLE, ru.OPTIONS_PANEL_TITLE = "Arguments", "Options"
-    ru.COMMANDS_PANEL_TITLE, ru.ERRORS_PANEL_TITLE = "Commandes", "Erreur"
-    ru.DEFAULT_STRING, ru.REQUIRED_LONG_STRING = fr("[default: {}]"), fr("[required]")
-    ru.RICH_HELP, ru.ABORTED_TEXT = fr("Try [blue]'{command_path} {help_option}'[/] for help."), "Interrompu."
-
-
-_french_help()
+cli_french.install(typer)  # typer prints some words of its own (usage line, --help, type hints): in French
 
 app = typer.Typer(
     help="Assistant de stratégie territoriale : questions sourcées sur vos documents, démarche de marketing "
@@ -896,7 +861,7 @@ def export_(
 
 
 def main() -> None:
-    app()
+    cli_french.run(app, typer)
 
 
 if __name__ == "__main__":
