@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(PROJECT_ROOT / "knowledge", description="Dossier de la méthode (Markdown)")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Dossier des prompts")
     log_level: str = Field("WARNING", description="Niveau de journalisation (DEBUG affiche le texte des documents)")
+    read_workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1),
+                              description="Processus de lecture des fichiers en parallèle quand plusieurs sont importés "
+                                          "(1 = aucun)")
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embeddings: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)

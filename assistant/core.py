@@ -19,7 +19,7 @@ from .docstore import DocStore
 from .embeddings import Embedder, build_embedder
 from .errors import AssistantError, InputError
 from .grounding import expansion_regex, key_terms, term_pattern, term_regex
-from .indexer import Progress, document_name, embed_pending, expand_paths, index_file
+from .indexer import Progress, document_name, embed_pending, expand_paths, index_files
 from .ingest import IngestLimits
 from .dense import DenseCache
 from .lexical import LexicalCache
@@ -150,12 +150,8 @@ class Assistant:
             raise InputError(f"{len(paths)} fichier(s) pour {len(names)} nom(s)",
                              fix="donnez un nom d'affichage par fichier (names=…), dans le même ordre")
         files = expand_paths(map(Path, paths)) if names is None else [Path(p) for p in paths]
-        reports = []
-        for i, path in enumerate(files):
-            if progress:
-                progress(path.name, i, len(files))
-            reports.append(index_file(path, project, self.docstore, self.limits,
-                                      display_name=names[i] if names else None))
+        reports = index_files(files, project, self.docstore, self.limits, names=names, progress=progress,
+                              read_workers=self.settings.read_workers)
         if progress:
             progress("lecture terminée", len(files), len(files))
         if embed:

@@ -29,6 +29,11 @@ class AssistantError(Exception):
         self.fix = fix
         super().__init__(self.user_message)
 
+    def __reduce__(self):
+        # Errors cross process boundaries (files are read in worker processes): rebuild them from their fields,
+        # whatever the subclass's constructor takes.
+        return _rebuild, (type(self), self.__dict__)
+
     @property
     def user_message(self) -> str:
         return f"{self.message} — {self.fix}" if self.fix else self.message
@@ -84,3 +89,10 @@ class CorruptDocumentError(DocumentError):
 
 class DocumentTooLargeError(DocumentError):
     pass
+
+
+def _rebuild(cls: type[AssistantError], fields: dict) -> AssistantError:
+    error = cls.__new__(cls)
+    error.__dict__.update(fields)
+    Exception.__init__(error, error.user_message)
+    return error

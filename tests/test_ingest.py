@@ -524,3 +524,58 @@ def test_an_index_built_by_an_older_pipeline_is_re_read_and_its_base_upgraded(tm
     [report] = a.ingest([fiche], "p")
     assert report.status == "replaced" and report.chunks == a.documents("p")[0].chunks
     assert a.docstore.pipeline("p", "fiche24.md") == indexer.PIPELINE_VERSION
+
+
+def test_a_pdf_page_is_embedded_without_its_document_title_and_searched_with_it():
+    from assistant.ingest import dense_text, search_text
+    from assistant.schemas import Chunk
+
+    def chunk(doc_type, section):
+        return Chunk(id=doc_type, project="p", file=f"x.{doc_type}", doc_type=doc_type, section=section, page=3,
+                     start=0, end=20, text="Le budget est voté.", content_hash="h", ingested_at="2026-01-01")
+
+    pdf, md = chunk("pdf", None), chunk("md", "Moyens financiers")
+    assert search_text(pdf, "Rapport annuel") == "Rapport annuel\nLe budget est voté."
+    assert dense_text(pdf, "Rapport annuel") == "Le budget est voté."
+    assert dense_text(md, "Fiche 24") == search_text(md, "Fiche 24") == "Fiche 24 — Moyens financiers\nLe budget est voté."
+
+
+def test_files_read_by_worker_processes_are_indexed_as_when_read_here(tmp_path):
+    """Real PDFs, a Markdown sheet, a corrupt PDF and an image-only PDF: reading in two processes gives the same
+    chunks and the same French reports, in the same order, as reading in this process."""
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.embeddings import HashingEmbedder
+
+    broken = tmp_path / "abime.pdf"
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF garbage")
+    files = [TET / "CAE_Reglement_label.pdf", FICHES / "fiche24.md", broken, IMAGE_ONLY,
+             TET / "ECi_Reglement_label.pdf"]
+    results = {}
+    for workers in (1, 2):
+        a = Assistant(Settings(data_dir=tmp_path / f"data{workers}", read_workers=workers, _env_file=None),
+                      embedder=HashingEmbedder())
+        reports = a.ingest(files, "p", embed=False)
+        results[workers] = ([(r.file, r.status, r.reason, r.message) for r in reports],
+                            [(c.id, c.text) for c in a.docstore.chunks("p")])
+    assert results[1] == results[2]
+    statuses = [status for _, status, _, _ in results[2][0]]
+    assert statuses == ["indexed", "indexed", "refused", "refused", "indexed"]
+    assert "abime.pdf" in results[2][0][2][3] and "PORTRAIT_84" in results[2][0][3][3]
+
+
+def test_an_unchanged_file_is_not_read_again(tmp_path, monkeypatch):
+    from assistant import indexer
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.embeddings import HashingEmbedder
+
+    a = Assistant(Settings(data_dir=tmp_path / "data", read_workers=1, _env_file=None), embedder=HashingEmbedder())
+    pdf, sheet = TET / "CAE_Reglement_label.pdf", FICHES / "fiche24.md"
+    assert [r.status for r in a.ingest([pdf, sheet], "p")] == ["indexed", "indexed"]
+    read = []
+    monkeypatch.setattr(indexer, "parse_file", lambda path, limits=None: read.append(path) or parse_file(path, limits))
+    changed = tmp_path / "fiche24.md"
+    changed.write_text(sheet.read_text(encoding="utf-8") + "\n\nUne ligne ajoutée.\n", encoding="utf-8")
+    assert [r.status for r in a.ingest([pdf, sheet, changed], "p")] == ["unchanged", "unchanged", "replaced"]
+    assert read == [changed]  # the unchanged bytes were only hashed
