@@ -102,12 +102,14 @@ def _read_pool(workers: int):
 
 
 def _from_worker(future, path: Path, limits: IngestLimits) -> Callable[[], ParsedDocument]:
+    """The worker's reading, raising what ``parse_file`` raised there; read here if the worker process died (or
+    its result could not come back, which breaks the pool too): a batch never loses a file to the pool."""
+    from concurrent.futures.process import BrokenProcessPool
+
     def get() -> ParsedDocument:
         try:
             return future.result()
-        except DocumentError:
-            raise
-        except Exception:  # the worker died, or its error did not come back whole: read the file here
+        except BrokenProcessPool:
             log.warning("lecture parallèle interrompue pour %s : reprise dans le processus principal", path.name)
             return parse_file(path, limits)
     return get

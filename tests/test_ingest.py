@@ -579,3 +579,19 @@ def test_an_unchanged_file_is_not_read_again(tmp_path, monkeypatch):
     changed.write_text(sheet.read_text(encoding="utf-8") + "\n\nUne ligne ajoutée.\n", encoding="utf-8")
     assert [r.status for r in a.ingest([pdf, sheet, changed], "p")] == ["unchanged", "unchanged", "replaced"]
     assert read == [changed]  # the unchanged bytes were only hashed
+
+
+def test_a_file_whose_reading_process_died_is_read_here():
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from assistant.indexer import _from_worker
+
+    died = Future()
+    died.set_exception(BrokenProcessPool("a worker was killed"))
+    doc = _from_worker(died, FICHES / "fiche24.md", IngestLimits())()
+    assert doc.file == "fiche24.md" and doc.pages
+    refused = Future()  # a reader's own error comes back as it is: the batch reports it in French
+    refused.set_exception(EmptyDocumentError("vide.pdf", "le fichier est vide (0 octet)"))
+    with pytest.raises(EmptyDocumentError):
+        _from_worker(refused, FICHES / "fiche24.md", IngestLimits())()
