@@ -18,7 +18,7 @@ from pathlib import Path
 from .docstore import DocStore
 from .embeddings import Embedder
 from .errors import DocumentError, InputError
-from .ingest import PIPELINE_VERSION, IngestLimits, ParsedDocument, chunk_document, dense_text, parse_file
+from .ingest import PIPELINE_VERSION, IngestLimits, ParsedDocument, chunk_document, parse_file, search_text
 from .schemas import Chunk, DocumentRecord, FileReport
 from .store import VectorStore
 
@@ -196,9 +196,8 @@ def embed_pending(project: str, docstore: DocStore, vectors: VectorStore, embedd
         live = {c.id for c in docstore.chunks(project) if c.file in stale_files}
         orphans = [i for f in stale_files for i in vectors.ids_for_file(project, f) if i not in live]
         vectors.delete_ids(project, orphans)
-    # Each chunk is embedded with its context header (document title, section; see ``dense_text``): a section
-    # such as « Moyens financiers » alone does not say which action it funds (dense recall@5 on dev.jsonl: 0.51 →
-    # 0.77).
+    # Each chunk is embedded with its context header (document title, section): a section such as « Moyens
+    # financiers » alone does not say which action it funds (dense recall@5 on dev.jsonl: 0.51 → 0.77).
     titles = docstore.titles(project)
     ids = docstore.pending_ids(project)
     rounds: deque[list[Chunk]] = deque()
@@ -209,7 +208,7 @@ def embed_pending(project: str, docstore: DocStore, vectors: VectorStore, embedd
             found = docstore.get(ids[i:i + batch])
             chunks = [found[cid] for cid in ids[i:i + batch] if cid in found]  # forgotten meanwhile: skipped
             rounds.append(chunks)
-            yield [dense_text(c, titles.get(c.file)) for c in chunks]
+            yield [search_text(c, titles.get(c.file)) for c in chunks]
 
     for vecs in embedder.embed_rounds(texts()):
         chunks = rounds.popleft()

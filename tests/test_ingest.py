@@ -526,20 +526,6 @@ def test_an_index_built_by_an_older_pipeline_is_re_read_and_its_base_upgraded(tm
     assert a.docstore.pipeline("p", "fiche24.md") == indexer.PIPELINE_VERSION
 
 
-def test_a_pdf_page_is_embedded_without_its_document_title_and_searched_with_it():
-    from assistant.ingest import dense_text, search_text
-    from assistant.schemas import Chunk
-
-    def chunk(doc_type, section):
-        return Chunk(id=doc_type, project="p", file=f"x.{doc_type}", doc_type=doc_type, section=section, page=3,
-                     start=0, end=20, text="Le budget est voté.", content_hash="h", ingested_at="2026-01-01")
-
-    pdf, md = chunk("pdf", None), chunk("md", "Moyens financiers")
-    assert search_text(pdf, "Rapport annuel") == "Rapport annuel\nLe budget est voté."
-    assert dense_text(pdf, "Rapport annuel") == "Le budget est voté."
-    assert dense_text(md, "Fiche 24") == search_text(md, "Fiche 24") == "Fiche 24 — Moyens financiers\nLe budget est voté."
-
-
 def test_files_read_by_worker_processes_are_indexed_as_when_read_here(tmp_path):
     """Real PDFs, a Markdown sheet, a corrupt PDF and an image-only PDF: reading in two processes gives the same
     chunks and the same French reports, in the same order, as reading in this process."""

@@ -191,6 +191,6 @@ def test_table_of_contents_is_recognised():
 
 
 def _embedded_text(a: Assistant, chunk) -> str:
-    from assistant.ingest import dense_text
+    from assistant.ingest import search_text
 
-    return dense_text(chunk, a.docstore.titles(PROJECT).get(chunk.file))
+    return search_text(chunk, a.docstore.titles(PROJECT).get(chunk.file))
