@@ -526,12 +526,17 @@ def test_an_index_built_by_an_older_pipeline_is_re_read_and_its_base_upgraded(tm
     assert a.docstore.pipeline("p", "fiche24.md") == indexer.PIPELINE_VERSION
 
 
-def test_files_read_by_worker_processes_are_indexed_as_when_read_here(tmp_path):
+def test_files_read_by_worker_processes_are_indexed_as_when_read_here(tmp_path, monkeypatch):
     """Real PDFs, a Markdown sheet, a corrupt PDF and an image-only PDF: reading in two processes gives the same
     chunks and the same French reports, in the same order, as reading in this process."""
+    from assistant import indexer
     from assistant.config import Settings
     from assistant.core import Assistant
     from assistant.embeddings import HashingEmbedder
+
+    pools = []
+    real_pool = indexer._read_pool
+    monkeypatch.setattr(indexer, "_read_pool", lambda workers: pools.append(workers) or real_pool(workers))
 
     broken = tmp_path / "abime.pdf"
     broken.write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF garbage")
@@ -544,6 +549,7 @@ def test_files_read_by_worker_processes_are_indexed_as_when_read_here(tmp_path):
         reports = a.ingest(files, "p", embed=False)
         results[workers] = ([(r.file, r.status, r.reason, r.message) for r in reports],
                             [(c.id, c.text) for c in a.docstore.chunks("p")])
+    assert pools == [2]  # 1.7 MB to read: the second run read in two processes
     assert results[1] == results[2]
     statuses = [status for _, status, _, _ in results[2][0]]
     assert statuses == ["indexed", "indexed", "refused", "refused", "indexed"]
@@ -581,3 +587,15 @@ def test_a_file_whose_reading_process_died_is_read_here():
     refused.set_exception(EmptyDocumentError("vide.pdf", "le fichier est vide (0 octet)"))
     with pytest.raises(EmptyDocumentError):
         _from_worker(refused, FICHES / "fiche24.md", IngestLimits())()
+
+
+def test_two_short_files_are_read_here_without_starting_processes(tmp_path, monkeypatch):
+    from assistant import indexer
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.embeddings import HashingEmbedder
+
+    monkeypatch.setattr(indexer, "_read_pool", lambda workers: pytest.fail("no process for two short files"))
+    a = Assistant(Settings(data_dir=tmp_path / "data", read_workers=2, _env_file=None), embedder=HashingEmbedder())
+    reports = a.ingest([FICHES / "fiche24.md", FICHES / "fiche16.md"], "p", embed=False)
+    assert [r.status for r in reports] == ["indexed", "indexed"]
