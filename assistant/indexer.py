@@ -78,7 +78,10 @@ def index_files(paths: list[Path], project: str, docstore: DocStore, limits: Ing
     is spread over ``read_workers`` processes when two files or more, of 1 MB or more in all, are to be read;
     storing stays here, in order."""
     jobs = [(Path(path), names[i] if names else None) for i, path in enumerate(paths)]
-    to_read = [i for i, (path, name) in enumerate(jobs) if _needs_reading(path, name, project, docstore)]
+    # Same bytes read by the same pipeline: nothing to do (a newer pipeline, e.g. better chunking, re-reads them).
+    unchanged = {i: report for i, (path, name) in enumerate(jobs)
+                 if (report := _unchanged(path, name, project, docstore)) is not None}
+    to_read = [i for i, (path, _) in enumerate(jobs) if i not in unchanged and path.exists()]
     # Starting the processes costs about a second (each imports the readers): worth it for a folder of reports,
     # not for two short notes dropped in the web interface (0.3 s read here, 4 s through a pool, measured).
     big = sum(_size(jobs[i][0]) for i in to_read) >= READ_POOL_MIN_BYTES
@@ -89,6 +92,9 @@ def index_files(paths: list[Path], project: str, docstore: DocStore, limits: Ing
         for i, (path, name) in enumerate(jobs):
             if progress:
                 progress(path.name, i, len(jobs))
+            if i in unchanged:
+                reports.append(unchanged[i])
+                continue
             parsed = _from_worker(futures[i], path, limits) if i in futures else None
             reports.append(index_file(path, project, docstore, limits, display_name=name, parsed=parsed))
     finally:
@@ -129,31 +135,32 @@ def _from_worker(future, path: Path, limits: IngestLimits) -> Callable[[], Parse
     return get
 
 
-def _needs_reading(path: Path, display_name: str | None, project: str, docstore: DocStore) -> bool:
+def _unchanged(path: Path, display_name: str | None, project: str, docstore: DocStore) -> FileReport | None:
+    """The « unchanged » report if these very bytes were indexed by this pipeline: a re-run over a folder only
+    hashes the files. None when the file must go through ``index_file`` (changed, new, missing, badly named)."""
     try:
         name = document_name(display_name or path.name)
     except InputError:
-        return False
-    return path.exists() and _unchanged(path, name, project, docstore) is None
-
-
-def _unchanged(path: Path, name: str, project: str, docstore: DocStore) -> DocumentRecord | None:
-    """The stored record if these very bytes were indexed by this pipeline: a re-run over a folder reads nothing."""
+        return None
     existing = docstore.document(project, name)
     if not existing or docstore.pipeline(project, name) != PIPELINE_VERSION:
         return None
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:  # parse_file says what is wrong with the file
+    except OSError:  # index_file says what is wrong with the file
         return None
-    return existing if digest == existing.content_hash else None
+    if digest != existing.content_hash:
+        return None
+    return FileReport(file=name, status="unchanged", chunks=existing.chunks, pages=existing.pages,
+                      message=f"« {name} » : déjà indexé, inchangé.")
 
 
 def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimits,
                display_name: str | None = None,
                parsed: Callable[[], ParsedDocument] | None = None) -> FileReport:
-    """Phase 1 for one file: parse, chunk, replace its chunks atomically. Never raises for a bad file.
-    ``parsed``: the file's reading, done elsewhere (a worker process); it returns or raises as ``parse_file``."""
+    """Phase 1 for one new or changed file (``index_files`` skips unchanged ones): parse, chunk, replace its chunks
+    atomically. Never raises for a bad file. ``parsed``: the file's reading, done elsewhere (a worker process); it
+    returns or raises as ``parse_file``."""
     try:
         name = document_name(display_name or path.name)
     except InputError as e:
@@ -162,11 +169,6 @@ def index_file(path: Path, project: str, docstore: DocStore, limits: IngestLimit
     if not path.exists():
         return FileReport(file=name, status="refused",
                           message=f"« {name} » : fichier introuvable — vérifiez le chemin.", reason="not_found")
-    # Same bytes read by the same pipeline: nothing to do. A newer pipeline (e.g. better chunking) re-reads the file.
-    unchanged = _unchanged(path, name, project, docstore)
-    if unchanged:
-        return FileReport(file=name, status="unchanged", chunks=unchanged.chunks, pages=unchanged.pages,
-                          message=f"« {name} » : déjà indexé, inchangé.")
     try:
         doc = parsed() if parsed else parse_file(path, limits)
     except DocumentError as e:
