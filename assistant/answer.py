@@ -97,13 +97,14 @@ def trim_passage(text: str, question: str, max_chars: int) -> str:
 
 class Answerer:
     def __init__(self, chat: ChatModel, search: SearchFn, *, min_dense_score: float, max_passages: int,
-                 passage_chars: int, prompts_dir: Path = prompts.DEFAULT_DIR, history_turns: int = 3,
+                 passage_chars: int | tuple[int, ...], prompts_dir: Path = prompts.DEFAULT_DIR, history_turns: int = 3,
                  absent_terms: Callable[[str], list[str]] | None = None) -> None:
         self.chat = chat
         self.search = search
         self.min_dense_score = min_dense_score
         self.max_passages = max_passages
-        self.passage_chars = passage_chars
+        # One length for every passage, or one per rank (the last one repeats for the following ranks).
+        self.passage_chars = (passage_chars,) if isinstance(passage_chars, int) else tuple(passage_chars)
         self.prompts_dir = prompts_dir
         self.history_turns = history_turns
         self.absent_terms = absent_terms or (lambda question: [])
@@ -125,6 +126,10 @@ class Answerer:
         if len(rewritten) < 8 or NOT_COVERED in rewritten:
             return f"{history[-1].question} {question}"
         return rewritten
+
+    def chars_at(self, rank: int) -> int:
+        """How much of the passage ranked ``rank`` (from 1) the model reads."""
+        return self.passage_chars[min(rank, len(self.passage_chars)) - 1]
 
     # -- answering --------------------------------------------------------------------------------
     def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Event]:
@@ -150,7 +155,7 @@ class Answerer:
         # passage nearest the question (on dev.jsonl, 3 wrong citations of questions whose right passage ranked
         # first came from a later passage; shown last, 2 of them became right).
         numbered = "\n\n".join(
-            f"[{i}] ({p.label})\n{_as_data(trim_passage(p.chunk.text, standalone, self.passage_chars))}"
+            f"[{i}] ({p.label})\n{_as_data(trim_passage(p.chunk.text, standalone, self.chars_at(i)))}"
             for i, p in reversed(list(enumerate(passages, 1))))
         # A closed question (« peut-il… ? ») was answered NON_COUVERT by the 1.5B model even with the answer in
         # the first passage: it is told what form the answer takes. Only there, so other prompts stay as they are.

@@ -48,7 +48,8 @@ def document_name(raw: str | Path) -> str:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, folders walked recursively (supported extensions only, hidden files skipped)."""
+    """Files as given, folders walked recursively (supported extensions only, hidden files skipped), each file once
+    (« ingest rapports/ rapports/diagnostic.pdf » names it twice: it would be read twice for the same chunks)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -56,7 +57,8 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
                               and not any(part.startswith(".") for part in f.relative_to(p).parts)))
         else:
             out.append(p)
-    return out
+    seen: set[Path] = set()
+    return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
 
 
 def refusal_reason(error: DocumentError) -> str:

@@ -124,6 +124,27 @@ def test_best_passage_is_shown_last_next_to_the_question_and_keeps_number_one():
     assert answer.citations[0].file == "fiche29.md" and not answer.flags
 
 
+def test_the_best_passage_is_read_whole_and_the_next_ones_as_shorter_windows():
+    # The answer often follows, a few lines down, the sentence that matches the question: the best passage is shown
+    # whole, the others as windows around their words shared with the question.
+    long_text = ("Le projet d'aménagement fixe un objectif chiffré de lutte contre l'extension urbaine. "
+                 + "La commune a choisi de construire dans ses limites actuelles. " * 8
+                 + "Soit 80 % des logements dans l'enveloppe urbaine.")
+    best = _passage(long_text, file="plu.pdf", section="PADD")
+    other = _passage("Un autre document parle aussi d'extension urbaine. " + "Texte sans rapport. " * 40,
+                     file="autre.md", section="Divers")
+    chat = FakeChat(["La commune construira 80 % des logements dans l'enveloppe urbaine [1]."])
+    answerer = Answerer(chat, lambda q: SearchResult(passages=[best, other], best_dense=0.9), min_dense_score=0.8,
+                        max_passages=4, passage_chars=(len(long_text), 120))
+    answer = answerer.ask("Quel objectif chiffré limite l'extension urbaine ?")
+    user = chat.calls[0][1]["content"]
+    assert "80 % des logements" in user  # the whole best passage, though longer than the others' windows
+    shown_other = user[user.index("[2] (autre.md"):user.index("[1] (plu.pdf")]
+    assert "extension urbaine" in shown_other and shown_other.count("Texte sans rapport") < 10
+    assert [answerer.chars_at(r) for r in (1, 2, 3, 4)] == [len(long_text), 120, 120, 120]
+    assert answer.citations[0].file == "plu.pdf" and not answer.flags
+
+
 def test_a_reply_that_no_passage_supports_is_replaced_by_the_closest_extract():
     chat = FakeChat(["Les élus ont voté un nouveau stade de football pour la saison prochaine."])
     answer = _answerer(chat, passages=(TOURISM, PORT)).ask("Que prévoit la stratégie de tourisme durable ?")

@@ -599,3 +599,16 @@ def test_two_short_files_are_read_here_without_starting_processes(tmp_path, monk
     a = Assistant(Settings(data_dir=tmp_path / "data", read_workers=2, _env_file=None), embedder=HashingEmbedder())
     reports = a.ingest([FICHES / "fiche24.md", FICHES / "fiche16.md"], "p", embed=False)
     assert [r.status for r in reports] == ["indexed", "indexed"]
+
+
+def test_a_file_named_twice_in_one_batch_is_listed_once(tmp_path):
+    from assistant.indexer import expand_paths
+
+    folder = tmp_path / "rapports"
+    (folder / ".cache").mkdir(parents=True)
+    (folder / "diagnostic.md").write_text("# Diagnostic\n\nTexte.", encoding="utf-8")
+    (folder / "notes.txt").write_text("Notes.", encoding="utf-8")
+    (folder / ".cache" / "brouillon.md").write_text("caché", encoding="utf-8")
+    (folder / "image.png").write_bytes(b"\x89PNG")
+    listed = expand_paths([folder, folder / "diagnostic.md", tmp_path / "rapports" / ".." / "rapports" / "notes.txt"])
+    assert [p.name for p in listed] == ["diagnostic.md", "notes.txt"]
