@@ -1,6 +1,7 @@
 """Answer benchmark: a RAG answer through our pipeline vs raw llama.cpp with the very same messages, same run.
 
-Two subprocesses, one after the other (so each peak RSS is its own), same GGUF, same llama.cpp settings:
+Two subprocesses (so each peak RSS is its own), same GGUF, same llama.cpp settings, both kept up for the whole run
+and answering in turn, question by question (so that the drifting load of a shared machine hits both alike):
 
 - ours: ``Assistant.ask_stream`` (query embedding, hybrid search, prompt assembly, streaming, then citation
   and number checks); the messages it sends to the model are recorded;
@@ -63,65 +64,116 @@ def pick_questions(n: int, files: set[str] | None) -> list[str]:
     return [q.question for q in qs[:n]]
 
 
-def run_ours(data_dir: Path, project: str, questions: list[str], record: Path) -> dict:
-    from assistant.core import Assistant
+class Ours:
+    """Our pipeline in this process: ``Assistant.ask_stream``, recording the messages sent to the model."""
 
-    assistant = Assistant(settings(data_dir))
-    t = time.perf_counter()
-    chat = assistant.chat  # load the model outside the timed answers (the raw worker does the same)
-    load_s = time.perf_counter() - t
-    sent: list[list[dict]] = []
-    original = chat._stream
+    def __init__(self, data_dir: Path, project: str) -> None:
+        from assistant.core import Assistant
 
-    def recording(messages, **kwargs):
-        sent.append(messages)
-        return original(messages, **kwargs)
+        self.assistant = Assistant(settings(data_dir))
+        self.project = project
+        t = time.perf_counter()
+        self.chat = self.assistant.chat  # load the model outside the timed answers (the raw worker does the same)
+        self.load_s = time.perf_counter() - t
+        self.sent: list[list[dict]] = []
+        original = self.chat._stream
 
-    chat._stream = recording
-    rows = []
-    for question in questions:
+        def recording(messages, **kwargs):
+            self.sent.append(messages)
+            return original(messages, **kwargs)
+
+        self.chat._stream = recording
+
+    def answer(self, request: dict) -> dict:
+        question, calls = request["question"], len(self.sent)
         t0 = time.perf_counter()
-        first, pieces, final, calls = None, 0, None, len(sent)
-        for event in assistant.ask_stream(question, project):
+        first, pieces, final = None, 0, None
+        for event in self.assistant.ask_stream(question, self.project):
             if event.kind == "token":
                 pieces += 1
                 if first is None:
                     first = time.perf_counter() - t0
             elif event.kind == "final":
                 final = event.answer
-        rows.append({"question": question, "ttft_s": first, "total_s": time.perf_counter() - t0, "pieces": pieces,
-                     "covered": final.covered, "retrieval_ms": final.timings.retrieval_ms,
-                     "citations": len(final.citations), "called_model": len(sent) > calls})
-    record.write_text(json.dumps(sent, ensure_ascii=False), encoding="utf-8")
-    return {"load_s": load_s, "rows": rows, "peak_rss_mb": peak_rss_mb(), "model": chat.name,
-            "n_threads": assistant.settings.llm.n_threads, "n_threads_batch": assistant.settings.llm.n_threads_batch,
-            "max_tokens": assistant.settings.llm.max_tokens, "temperature": assistant.settings.llm.temperature}
+        called = len(self.sent) > calls
+        return {"question": question, "ttft_s": first, "total_s": time.perf_counter() - t0, "pieces": pieces,
+                "covered": final.covered, "retrieval_ms": final.timings.retrieval_ms,
+                "citations": len(final.citations), "called_model": called,
+                "messages": self.sent[-1] if called else None}
+
+    def facts(self) -> dict:
+        s = self.assistant.settings.llm
+        return {"model": self.chat.name, "n_threads": s.n_threads, "n_threads_batch": s.n_threads_batch,
+                "max_tokens": s.max_tokens, "temperature": s.temperature}
 
 
-def run_raw(record: Path) -> dict:
-    from llama_cpp import Llama
+class Raw:
+    """llama-cpp-python alone, same GGUF and settings, given the messages our pipeline sent."""
 
-    from assistant.modelfiles import resolve_gguf
+    def __init__(self) -> None:
+        from llama_cpp import Llama
 
-    s = settings(Path(tempfile.gettempdir()))
-    path, _ = resolve_gguf(s.llm.model, s.llm.gguf_path, s.llm.gguf_sha256, s.models_dir)
-    t = time.perf_counter()
-    llm = Llama(model_path=str(path), n_ctx=s.llm.n_ctx, n_threads=s.llm.n_threads,
-                n_threads_batch=s.llm.n_threads_batch, verbose=False)
-    load_s = time.perf_counter() - t
-    rows = []
-    for messages in json.loads(record.read_text(encoding="utf-8")):
+        from assistant.modelfiles import resolve_gguf
+
+        self.s = settings(Path(tempfile.gettempdir()))
+        path, _ = resolve_gguf(self.s.llm.model, self.s.llm.gguf_path, self.s.llm.gguf_sha256, self.s.models_dir)
+        t = time.perf_counter()
+        self.llm = Llama(model_path=str(path), n_ctx=self.s.llm.n_ctx, n_threads=self.s.llm.n_threads,
+                         n_threads_batch=self.s.llm.n_threads_batch, verbose=False)
+        self.load_s = time.perf_counter() - t
+
+    def answer(self, request: dict) -> dict:
+        messages = request["messages"]
         t0 = time.perf_counter()
         first, pieces = None, 0
-        for part in llm.create_chat_completion(messages=messages, max_tokens=s.llm.max_tokens,
-                                               temperature=s.llm.temperature, stream=True):
+        for part in self.llm.create_chat_completion(messages=messages, max_tokens=self.s.llm.max_tokens,
+                                                    temperature=self.s.llm.temperature, stream=True):
             if part["choices"][0]["delta"].get("content"):
                 pieces += 1
                 if first is None:
                     first = time.perf_counter() - t0
-        rows.append({"ttft_s": first, "total_s": time.perf_counter() - t0, "pieces": pieces,
-                     "prompt_tokens": len(llm.tokenize(json.dumps(messages, ensure_ascii=False).encode()))})
-    return {"load_s": load_s, "rows": rows, "peak_rss_mb": peak_rss_mb()}
+        return {"ttft_s": first, "total_s": time.perf_counter() - t0, "pieces": pieces,
+                "prompt_tokens": len(self.llm.tokenize(json.dumps(messages, ensure_ascii=False).encode()))}
+
+    def facts(self) -> dict:
+        return {}
+
+
+def serve(args) -> None:
+    """One worker process, kept alive for the whole run: a JSON request per line in, a JSON reply per line out."""
+    runner = Ours(Path(args.data_dir), args.project) if args.worker == "ours" else Raw()
+    print(json.dumps({"ready": True, "load_s": runner.load_s, **runner.facts()}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(runner.answer(json.loads(line)), ensure_ascii=False), flush=True)
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+class Worker:
+    def __init__(self, name: str, data_dir: Path, project: str, log: Path) -> None:
+        cmd = [sys.executable, __file__, "--worker", name, "--data-dir", str(data_dir), "--project", project]
+        self.name, self.log = name, log
+        # stderr to a file: a pipe nobody reads would block the worker once full (progress bars, warnings).
+        with open(log, "w", encoding="utf-8") as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True,
+                                         cwd=ROOT)
+        self.ready = self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            sys.exit(f"{self.name} failed:\n{self.log.read_text(encoding='utf-8')[-3000:]}")
+        return json.loads(line)
+
+    def ask(self, request: dict) -> dict:
+        self.proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> dict:
+        self.proc.stdin.close()
+        last = self._read()
+        self.proc.wait()
+        return last
 
 
 def build_small_index(data_dir: Path) -> None:
@@ -133,15 +185,6 @@ def build_small_index(data_dir: Path) -> None:
     assistant.ensure_knowledge()
 
 
-def worker(args) -> None:
-    record = Path(args.record)
-    if args.worker == "ours":
-        data = run_ours(Path(args.data_dir), args.project, json.loads(args.qs), record)
-    else:
-        data = run_raw(record)
-    print(json.dumps(data))
-
-
 def med(values) -> float | None:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -150,15 +193,13 @@ def med(values) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description="Answer benchmark: ours vs raw llama.cpp")
     ap.add_argument("--worker", choices=["ours", "raw"], help=argparse.SUPPRESS)
-    ap.add_argument("--record", help=argparse.SUPPRESS)
-    ap.add_argument("--qs", help=argparse.SUPPRESS)
     ap.add_argument("--data-dir", help="existing data directory (default: a small temporary index)")
     ap.add_argument("--project", default="bench")
     ap.add_argument("--questions", type=int, default=6, help="questions timed (plus one warm-up)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     if args.worker:
-        worker(args)
+        serve(args)
         return
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-answer-") as tmp:
@@ -169,16 +210,23 @@ def main() -> None:
             print("indexing the small set…", file=sys.stderr, flush=True)
             build_small_index(data_dir)
         questions = pick_questions(args.questions + 1, files)
-        record = Path(tmp) / "messages.json"
-        out = {}
-        for name in ("ours", "raw"):
-            print(f"{name}…", file=sys.stderr, flush=True)
-            cmd = [sys.executable, __file__, "--worker", name, "--record", str(record), "--data-dir", str(data_dir),
-                   "--project", args.project, "--qs", json.dumps(questions)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-            if proc.returncode:
-                sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
-            out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        # Both processes stay up and answer in turn, question by question: ours, then raw llama.cpp on the messages
+        # ours sent. On a shared machine the load drifts over minutes; paired answers seconds apart see the same.
+        print("loading both models…", file=sys.stderr, flush=True)
+        ours_w = Worker("ours", data_dir, args.project, Path(tmp) / "ours.log")
+        raw_w = Worker("raw", data_dir, args.project, Path(tmp) / "raw.log")
+        out = {"ours": {**ours_w.ready, "rows": []}, "raw": {**raw_w.ready, "rows": []}}
+        try:
+            for i, question in enumerate(questions):
+                print(f"question {i + 1}/{len(questions)}…", file=sys.stderr, flush=True)
+                row = ours_w.ask({"question": question})
+                messages = row.pop("messages")
+                out["ours"]["rows"].append(row)
+                if messages is not None:
+                    out["raw"]["rows"].append(raw_w.ask({"messages": messages}))
+        finally:
+            out["ours"].update(ours_w.close())
+            out["raw"].update(raw_w.close())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
     ours, raw = out["ours"], out["raw"]
@@ -204,7 +252,8 @@ def main() -> None:
         f"without calling the model, {sentinel} answered NON_COUVERT by the model (never streamed by ours): not paired.",
         "",
         f"| measure (median over {len(pairs)} answers) | ours (RAG pipeline) | raw llama.cpp |", "|---|---|---|",
-        f"| time to first token (s) | {o_ttft:.2f} | {r_ttft:.2f} |",
+        f"| time to first token (s) | {o_ttft:.2f} ({o_ttft / r_ttft:.2f}×; median of the per-question ratios "
+        f"{med(p[0]['ttft_s'] / p[1]['ttft_s'] for p in pairs):.2f}×) | {r_ttft:.2f} |",
         f"| total answer time (s) | {o_total:.2f} | {r_total:.2f} |",
         f"| generated pieces | {med(p[0]['pieces'] for p in pairs)} | {med(p[1]['pieces'] for p in pairs)} |",
         f"| model load (s) | {ours['load_s']:.1f} | {raw['load_s']:.1f} |",
