@@ -609,6 +609,51 @@ def test_a_territory_typed_while_the_page_loads_is_kept(browser, server, monkeyp
     assert not errors, errors
 
 @pytest.mark.browser
+def test_a_new_territory_whose_name_begins_an_existing_one_is_created(browser, server, monkeypatch):
+    """« Saint-Malo » typed while « Saint-Malo Agglomération » exists: the commune is created, not the
+    agglomeration chosen for it (the list filters as one types, and Enter must not take the first match)."""
+    from assistant import session
+
+    ProjectStorage(server.settings.projects_dir).create("Saint-Malo Agglomération")
+    switches = count_switches(monkeypatch, server.assistant)
+    context, page = _open(browser, server.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        box = page.get_by_label("Territoire (projet)")
+        expect(box).to_be_enabled(timeout=WAIT)
+        settle(page)
+        shown_first = switches["Saint-Malo Agglomération"]  # 1 if it is the first of the list, shown on load
+        box.click()
+        box.fill("Saint-Malo")
+        box.press("Enter")
+        expect(page.locator("#statut-projet")).to_contain_text("Territoire Saint-Malo :", timeout=WAIT)
+        settle(page)
+        assert box.input_value() == "Saint-Malo"
+        assert switches["Saint-Malo"] == 1 and switches["Saint-Malo Agglomération"] == shown_first, switches
+        # The longer name is still there to be picked from the list: with the arrow keys, then Enter…
+        box.click()
+        expect(page.get_by_role("option", name="Saint-Malo", exact=True)).to_be_attached()  # the list, refreshed
+        box.fill("")
+        box.press_sequentially("Saint-Malo")  # key by key, as typed: the list highlights its first match
+        expect(page.get_by_role("option", name="Saint-Malo Agglomération", exact=True)).to_be_visible()
+        box.press("ArrowDown")
+        box.press("Enter")
+        expect(page.locator("#statut-projet")).to_contain_text("Territoire Saint-Malo Agglomération :", timeout=WAIT)
+        # … or with the mouse; and the commune, typed exactly, is found again rather than created twice.
+        box.click()
+        box.fill("Saint")
+        page.get_by_role("option", name="Saint-Malo", exact=True).click()
+        expect(page.locator("#statut-projet")).to_contain_text("Territoire Saint-Malo :", timeout=WAIT)
+        settle(page)
+        assert switches["Saint-Malo"] == 2 and switches["Saint-Malo Agglomération"] == shown_first + 1, switches
+        assert session.list_projects(server.assistant).count("Saint-Malo") == 1
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+@pytest.mark.browser
 def test_settings_show_model_and_provider_without_secrets(page, shots):
     open_tab(page, "Paramètres")
     summary = page.locator("#parametres-resume")

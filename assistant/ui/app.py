@@ -40,7 +40,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             # replaced by that first territory when the list arrives.
             project = gr.Dropdown(label="Territoire (projet)", choices=[], value=None, allow_custom_value=True,
                                   filterable=True, elem_id="projet", scale=3, interactive=False,
-                                  info="Choisissez un territoire ou tapez un nouveau nom puis Entrée.")
+                                  info="Choisissez un territoire dans la liste, ou tapez le nom d'un nouveau territoire puis Entrée.")
             # The territory this page shows: NOT_SHOWN until the page has loaded, then a name, or None. Everything
             # that follows a switch hangs on its « change », which fires only when it really changes.
             shown_project = gr.State(NOT_SHOWN)
@@ -103,4 +103,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         demarche_ui.wire(project, shown_project, demarche_tab)
         exports.wire(project, shown_project, exports_tab)
         settings.wire(settings_tab)
+
+        def listed():
+            """The list as it is now: a territory created by typing its name appears in it from then on."""
+            try:
+                return gr.update(choices=session.list_projects(assistant))
+            except Exception:
+                log.exception("liste des territoires illisible")
+                return gr.skip()
+
+        # Last, so that the events above keep their numbers (and API names).
+        project.focus(listed, None, project, show_progress="hidden")
     return app

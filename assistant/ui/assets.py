@@ -23,6 +23,23 @@ document.documentElement.lang = 'fr';
   new MutationObserver(mark).observe(document.documentElement, {childList: true, subtree: true});
   document.addEventListener('DOMContentLoaded', mark);
 })();
+(function () {
+  // The territory field: Enter takes what was typed, unless a territory of the list was highlighted with the
+  // arrow keys. Left alone, the list's filter highlights its first match as one types, and Enter took it: « Dinan »
+  // typed as a new territory opened « Dinan Agglomération ». Leaving the field makes the selector keep the typed
+  // text (a listed territory when it is spelt exactly so, otherwise a new one).
+  var moved = false;
+  function field(e) { return e.target instanceof HTMLInputElement && e.target.closest('#projet'); }
+  document.addEventListener('input', function (e) { if (field(e)) moved = false; }, true);
+  document.addEventListener('keydown', function (e) {
+    if (!field(e)) return;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') moved = true;
+    if (e.key !== 'Enter' || e.isComposing || moved || !e.target.value.trim()) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    e.target.blur();
+  }, true);
+})();
 </script>"""
 
 
