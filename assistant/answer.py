@@ -263,6 +263,12 @@ class Answerer:
         raw = _ANGLE_MARK.sub(r"[\1]", raw)  # « … citoyennes <2>. »: a citation written in the wrong brackets
         # The sentinel inside a reply (« Le coût est NON_COUVERT. ») is a partial refusal: said in words.
         raw = _SENTINEL.sub("non précisé dans les documents", raw)
+        if echoes_a_title(raw, question):
+            # From the passage the model cited (it found the document there), but the title's words would lead the
+            # extract back to the title: its sentence is the one not to quote.
+            cited = cited_indexes(raw, len(passages))
+            return self.extract(question, passages, timings, source=cited[0] if cited else 0,
+                                avoid=CITE_RE.sub("", raw).strip(" ."))
         if is_fragment(raw) or says_nothing(raw, question) or (bare_figure(raw) and not asks_for_figure(question)):
             verdict = re.match(r"\s*(oui|non)\b", raw, re.IGNORECASE) if is_closed_question(question) else None
             if verdict:  # « Non [1]. »: the extract says why, the model's yes or no stays in front of it
@@ -294,11 +300,12 @@ class Answerer:
                       passages=passages)
 
     def extract(self, question: str, passages: list[Passage], timings: Timings, verdict: str = "",
-                source: int = 0, hint: str = "") -> Answer:
+                source: int = 0, hint: str = "", avoid: str = "") -> Answer:
         """When the model wrote nothing usable: the sentence of the best passage closest to the question, quoted
         as it is and cited, rather than an empty or garbled reply. ``verdict``: the model's « Oui » / « Non » to a
-        closed question, kept in front of the extract that has to justify it."""
-        quote, share = best_quote(f"{question} {hint}", passages[source].chunk.text, answers_only=True)
+        closed question, kept in front of the extract that has to justify it; ``avoid``: a text whose sentence is
+        not to be quoted."""
+        quote, share = best_quote(f"{question} {hint}", passages[source].chunk.text, answers_only=True, skip=avoid)
         if not quote or share == 0:  # not one word of the question in the best passage: nothing to quote
             return Answer(answer=not_covered_text(question), covered=False, timings=timings, passages=passages,
                           flags=["aucune phrase des extraits ne porte sur la question"])
@@ -410,6 +417,22 @@ def bare_figure(reply: str) -> bool:
     it is a number picked from the passage (a fiche number, a year), not an answer."""
     body = _without_marks(reply)
     return bool(re.search(r"\d", body)) and not re.search(r"[^\W\d_]", body)
+
+
+# Questions that a figure alone may answer besides « combien… » and amounts: dates, periods, durations, levels.
+_ASKS_WHEN_OR_LEVEL = re.compile(r"\bquand\b|\b(?:ann[ée]es?|dates?|p[ée]riodes?|d[ée]lais?|dur[ée]es?|[ée]ch[ée]ances?|"
+                                 r"horizons?|calendriers?|scores?|seuils?|ratios?|niveaux?|versions?|[ée]tapes?|"
+                                 r"num[ée]ros?|articles?|chiffr[ée]s?)\b", re.IGNORECASE)
+
+
+def echoes_a_title(reply: str, question: str) -> bool:
+    """A reply of fewer than four content words whose figures answer nothing asked (« PCAET 2021-2026 [1]. » to
+    « Quel avis le conseil donne-t-il sur le PCAET ? »): the passage's title, years included, echoed back. Its
+    figures stand in the passage, so the number check lets it through; it answers nothing."""
+    body = _without_marks(reply)
+    # (A bare figure, with no word, is ``bare_figure``'s case.)
+    return (0 < len(content_words(body)) < 4 and bool(re.search(r"\d", body)) and not asks_for_figure(question)
+            and not _ASKS_WHEN_OR_LEVEL.search(question))
 
 
 def says_nothing(reply: str, question: str) -> bool:

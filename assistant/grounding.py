@@ -46,17 +46,21 @@ def _paragraphs(text: str) -> str:
     return re.sub(r" ?\n(?!\n) ?(?<!\n\n)", " ", re.sub(r"\n\s*\n\s*", "\n\n", text))
 
 
-def best_quote(sentence: str, passage: str, max_chars: int = 220, *, answers_only: bool = False
+def best_quote(sentence: str, passage: str, max_chars: int = 220, *, answers_only: bool = False, skip: str = ""
                ) -> tuple[str, float]:
     """The passage sentence sharing most content words with ``sentence``, and that share (0–1).
 
     ``answers_only``: a sentence of the document that is itself a question (« Quelle solution avons-nous
-    trouvée ? ») shares the words of a question and answers nothing; it is not a candidate."""
+    trouvée ? ») shares the words of a question and answers nothing; it is not a candidate. Nor is a sentence
+    holding ``skip`` (after normalisation), if given."""
     want = content_words(CITE_RE.sub("", sentence))
     best, best_score = "", 0.0
+    skipped = normalise(skip).lower() if skip.strip() else None
     # Whitespace collapsed only: the quote shown to users keeps the document's own characters (’, «, ligatures…).
     for cand in split_sentences(_paragraphs(passage)):
         if answers_only and cand.rstrip(" »\"").endswith("?"):
+            continue
+        if skipped and skipped in normalise(cand).lower():
             continue
         score = len(want & content_words(cand)) / max(len(want), 1)
         if score > best_score:

@@ -250,6 +250,28 @@ def test_a_reply_restating_the_question_gives_an_extract_and_figures_count_as_co
     assert answer.answer.startswith("Extrait le plus proche de votre question : « La stratégie de tourisme durable")
 
 
+def test_a_title_with_its_years_echoed_back_is_no_answer_unless_a_date_was_asked():
+    from assistant.answer import echoes_a_title
+
+    opinion = _passage("PCAET 2021-2026 Observations du Conseil de Développement de Dinan Agglomération.\n\n"
+                       "Le Conseil de développement salue la démarche mais regrette le manque de moyens humains.",
+                       file="avis-codev.pdf", section="Avis")
+    asked = "Quel avis le conseil de développement donne-t-il sur le plan climat (PCAET) ?"
+    assert echoes_a_title("PCAET 2021-2026 [1].", asked)
+    for question in ("Sur quelle période porte le PCAET ?", "Quand le PCAET s'achève-t-il ?",
+                     "Combien d'actions compte le PCAET ?"):
+        assert not echoes_a_title("PCAET 2021-2026 [1].", question)
+    assert not echoes_a_title("Le Conseil regrette le manque de moyens du PCAET 2021-2026 [1].", asked)
+    assert not echoes_a_title("20 [1].", asked)  # a bare figure: handled as one
+    # The method ranked first, the model found the document's page ([2]): the extract comes from that page.
+    method = _passage("Les avis des habitants se recueillent par questionnaires et réunions publiques.",
+                      file="00_demarche.md", section="Écoute")
+    answer = _answerer(FakeChat(["PCAET 2021-2026 [2]."]), passages=(method, opinion)).ask(asked)
+    assert answer.covered and answer.answer.startswith("Extrait le plus proche de votre question : « Le Conseil de "
+                                                       "développement salue la démarche"), answer.answer
+    assert answer.citations[0].file == "avis-codev.pdf"
+
+
 def test_an_extract_is_never_a_question_of_the_document_and_uses_the_words_of_a_short_reply():
     guide = _passage("Quelle solution avons-nous trouvée pour le covoiturage ? Le territoire est peu dense. "
                      "CoMobi permet à tout territoire d'installer sans frais une plateforme de covoiturage.",
