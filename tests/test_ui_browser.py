@@ -142,12 +142,18 @@ def _open(browser, url: str):
 
 @pytest.fixture
 def page(browser, server):
-    context, page = _open(browser, server.url)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    context, page, errors = _open_watched(browser, server.url)
     yield page
     context.close()
     assert not errors, errors
+
+
+def _open_watched(browser, url: str):
+    """A page whose script errors are collected (each test asserts there were none)."""
+    context, page = _open(browser, url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return context, page, errors
 
 
 def choose_project(page, name: str) -> None:
@@ -511,9 +517,7 @@ def test_one_territory_choice_is_one_switch_and_the_same_one_keeps_the_conversat
     ProjectStorage(server.settings.projects_dir).create("Saint-Cast")  # listed in the selector
     switches = count_switches(monkeypatch, server.assistant)
     before = {slug: json_exports(slug) for slug in ("saint-cast", "erquy")}
-    context, page = _open(browser, server.url)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    context, page, errors = _open_watched(browser, server.url)
     try:
         choose_project(page, "Saint-Cast")
         wait_for(lambda: json_exports("saint-cast") - before["saint-cast"])
@@ -586,9 +590,7 @@ def test_a_territory_typed_while_the_page_loads_is_kept(browser, server, monkeyp
 
     monkeypatch.setattr(session, "list_projects", slow)
     switches = count_switches(monkeypatch, server.assistant)
-    context, page = _open(browser, server.url)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    context, page, errors = _open_watched(browser, server.url)
     try:
         # From the keyboard, as fast as possible: the field takes the name once it can keep it.
         box = page.get_by_label("Territoire (projet)")
@@ -616,9 +618,7 @@ def test_a_new_territory_whose_name_begins_an_existing_one_is_created(browser, s
 
     ProjectStorage(server.settings.projects_dir).create("Saint-Malo Agglomération")
     switches = count_switches(monkeypatch, server.assistant)
-    context, page = _open(browser, server.url)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    context, page, errors = _open_watched(browser, server.url)
     try:
         box = page.get_by_label("Territoire (projet)")
         expect(box).to_be_enabled(timeout=WAIT)
