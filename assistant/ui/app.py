@@ -40,7 +40,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             # replaced by that first territory when the list arrives.
             project = gr.Dropdown(label="Territoire (projet)", choices=[], value=None, allow_custom_value=True,
                                   filterable=True, elem_id="projet", scale=3, interactive=False,
-                                  info="Choisissez un territoire dans la liste, ou tapez le nom d'un nouveau territoire puis Entrée.")
+                                  info="Choisissez un territoire dans la liste, ou tapez le nom d'un nouveau "
+                                       "territoire puis Entrée.")
             # The territory this page shows: NOT_SHOWN until the page has loaded, then a name, or None. Everything
             # that follows a switch hangs on its « change », which fires only when it really changes.
             shown_project = gr.State(NOT_SHOWN)
@@ -60,12 +61,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         # -- handlers: project ----------------------------------------------------------------------
 
-        def on_load():
+        def territories() -> list[str] | None:
             try:
-                names = session.list_projects(assistant)
+                return session.list_projects(assistant)
             except Exception:  # the selector must not stay off: a new territory can still be typed
                 log.exception("liste des territoires illisible")
-                names = []
+                return None
+
+        def on_load():
+            names = territories() or []
             value = names[0] if names else None
             return [gr.update(choices=names, value=value, interactive=True), *switch(value, NOT_SHOWN)]
 
@@ -106,11 +110,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         def listed():
             """The list as it is now: a territory created by typing its name appears in it from then on."""
-            try:
-                return gr.update(choices=session.list_projects(assistant))
-            except Exception:
-                log.exception("liste des territoires illisible")
-                return gr.skip()
+            names = territories()
+            return gr.skip() if names is None else gr.update(choices=names)
 
         # Last, so that the events above keep their numbers (and API names).
         project.focus(listed, None, project, show_progress="hidden")
