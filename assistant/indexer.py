@@ -57,8 +57,10 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
                               and not any(part.startswith(".") for part in f.relative_to(p).parts)))
         else:
             out.append(p)
-    seen: set[Path] = set()
-    return [p for p in out if not (p.resolve() in seen or seen.add(p.resolve()))]
+    first: dict[Path, Path] = {}  # resolved path → the path as first given, in order
+    for p in out:
+        first.setdefault(p.resolve(), p)
+    return list(first.values())
 
 
 def refusal_reason(error: DocumentError) -> str:
