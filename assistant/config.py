@@ -66,7 +66,9 @@ class EmbeddingSettings(BaseModel):
     threads: int = Field(1, description="Fils du moteur d'embeddings embarqué")
     workers: int = Field(default_factory=lambda: min(2, os.cpu_count() or 1),
                          description="Processus d'encodage en parallèle pendant l'indexation (1 = aucun)")
-    batch_size: int = Field(16, description="Passages encodés par lot")
+    batch_size: int | None = Field(
+        None, ge=1, description="Passages encodés par appel (défaut : 1 pour le modèle embarqué, 64 pour un point "
+        "d'accès distant)")
     base_url: str | None = Field(None, description="URL du point d'accès d'embeddings compatible OpenAI")
     api_key: SecretStr | None = Field(None, description="Clé d'API des embeddings (jamais affichée)")
     model_name: str | None = Field(None, description="Nom du modèle d'embeddings distant, ex. text-embedding-3-small")

@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.config import EmbeddingSettings
 from assistant import embeddings
-from assistant.embeddings import E5Embedder
+from assistant.embeddings import E5Embedder, build_embedder
 
 TEXTS = [f"Le passage {i} décrit la stratégie touristique de Dinan Agglomération et ses {i * 3} actions."
          for i in range(40)]
@@ -47,10 +47,24 @@ def test_a_dead_worker_costs_time_not_vectors():
     assert np.allclose(first, again, atol=1e-5)
 
 
-def test_a_single_batch_stays_in_the_main_process():
+def test_a_few_passages_stay_in_the_main_process():
     embeddings.close_workers()
-    E5Embedder(workers=2, batch_size=16).embed_passages(TEXTS[:10])
+    E5Embedder(workers=2).embed_passages(TEXTS[:embeddings.POOL_MIN_PASSAGES])
     assert embeddings._pool is None  # no process started for a question-sized job
+    try:
+        E5Embedder(workers=2).embed_passages(TEXTS[:embeddings.POOL_MIN_PASSAGES + 1])
+        assert embeddings._pool is not None
+    finally:
+        embeddings.close_workers()
+
+
+def test_the_embedded_model_takes_one_passage_per_call_and_a_remote_one_64(monkeypatch):
+    assert build_embedder(EmbeddingSettings(cache=False)).batch_size == 1
+    # (the remote embedder asks its endpoint for the vector size when built: answered here without a server)
+    monkeypatch.setattr(embeddings.OpenAIEmbedder, "embed_query", lambda self, text: np.ones(3, dtype=np.float32))
+    remote = EmbeddingSettings(provider="openai", base_url="http://127.0.0.1:9/v1", model_name="m", cache=False)
+    assert build_embedder(remote).batch_size == 64
+    assert build_embedder(EmbeddingSettings(batch_size=4, cache=False)).batch_size == 4
 
 
 def test_default_workers_follow_the_cores():
@@ -128,3 +142,10 @@ def test_cached_rounds_send_only_new_texts_to_the_model(tmp_path):
     assert sent == [["cibles"], [], ["promesse"]]
     assert cached.hits == 2
     assert np.allclose(out[0], original(["diagnostic", "cibles"])) and np.allclose(out[2], original(["promesse"]))
+
+
+def test_one_passage_per_call_gives_the_vectors_of_a_batch():
+    """Vectors already in the cache (computed by batches of 16 before) and new ones must be interchangeable."""
+    one = E5Embedder(workers=1, batch_size=1).embed_passages(TEXTS[:20])
+    batched = E5Embedder(workers=1, batch_size=16).embed_passages(TEXTS[:20])
+    assert np.allclose(one, batched, atol=1e-5)
