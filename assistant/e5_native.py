@@ -22,6 +22,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,7 +112,10 @@ def _compile_and_check(source: Path, library: Path, check: Callable[[Path], str 
     """None once ``library`` is in place, else why not. Built under a temporary name, moved in only once checked,
     so a concurrent start or an interrupted build never leaves a half-written library under the final name."""
     compiler = _compiler()
-    temporary = library.with_name(f".{library.stem}-{os.getpid()}.so")
+    # A name of its own per attempt: two threads of the web server may both start the first embedder.
+    handle, name = tempfile.mkstemp(prefix=f".{library.stem}-", suffix=".so", dir=library.parent)
+    os.close(handle)
+    temporary = Path(name)
     try:
         run = subprocess.run([compiler, *FLAGS, "-o", str(temporary), str(source), "-lm"],
                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
