@@ -89,7 +89,10 @@ def _engine_agrees(library: Path) -> str | None:
         return f"vérification impossible ({e})"
     if run.returncode != 0:
         return f"le moteur compilé s'est arrêté (code {run.returncode}) : {run.stderr.strip()[-300:]}"
-    cosine = float(run.stdout.split()[-1])
+    try:
+        cosine = float(run.stdout.split()[-1])
+    except (IndexError, ValueError):
+        return f"vérification illisible : {run.stdout.strip()[-200:]!r}"
     if cosine < ENGINE_MIN_COSINE:
         return f"vecteurs différents de ceux du moteur livré (cosinus minimal {cosine:.5f} < {ENGINE_MIN_COSINE})"
     return None
