@@ -16,7 +16,8 @@ from pathlib import Path
 from . import prompts
 from .grounding import (CITE_RE, NOT_COVERED, asks_for_figure, best_quote, cite_numbers, content_words,
                         counted_noun, counting_sentences, counts_something_else, holds_figure, is_closed_question,
-                        mark_unsupported, numbers_in, sentence_relates, unsupported_numbers, verify_citations)
+                        mark_unsupported, numbers_in, sentence_relates, split_sentences, unsupported_numbers,
+                        verify_citations)
 from .llm import ChatModel
 from .retrieve import SearchResult
 from .schemas import Answer, Citation, Passage, Timings
@@ -277,7 +278,7 @@ class Answerer:
             # written; what is written there is the answer. Anything else this short (« 5.3.2.1 [3]. »,
             # « Dinan Agglomération [1]. ») answers nothing: the closest extract does.
             # The reply's words still say what the model found (« CoMobi [1]. »): they help find the sentence.
-            return self.section(raw, passages, timings) or self.extract(
+            return self.section(raw, passages, timings, question) or self.extract(
                 question, passages, timings, hint=CITE_RE.sub("", raw))
         text, citations, flags = verify_citations(raw, passages, question=question)
         text, citations = cite_numbers(text, citations, passages, question)
@@ -315,15 +316,18 @@ class Answerer:
         return Answer(answer=f"{lead} : « {quote} » [1]", citations=[citation], covered=True, timings=timings,
                       passages=passages, flags=["pas de synthèse rédigée : extrait du document cité tel quel"])
 
-    def section(self, reply: str, passages: list[Passage], timings: Timings) -> Answer | None:
+    def section(self, reply: str, passages: list[Passage], timings: Timings, question: str = "") -> Answer | None:
         """The content of the section whose heading the reply names, quoted from the passage it cites (or from the
         first passage holding that heading); None if no passage has such a heading."""
         for i in dict.fromkeys(cited_indexes(reply, len(passages)) + list(range(len(passages)))):
-            found = section_under(CITE_RE.sub("", reply), passages[i].chunk.text)
+            found = section_under(CITE_RE.sub("", reply), passages[i].chunk.text, question=question)
             if found:
                 heading, body = found
                 c = passages[i].chunk
-                citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=body[:220].strip(),
+                run = body.removeprefix("[…] ").removesuffix(" […]")
+                # The citation's quote: the sentence of the block closest to the question (the block may be long).
+                quote = (best_quote(question, run)[0] if question else "") or run[:220].strip()
+                citation = Citation(n=1, file=c.file, page=c.page, section=c.section, quote=quote,
                                     project=c.project)
                 return Answer(answer=f"{heading} : « {body} » [1]", citations=[citation], covered=True,
                               timings=timings, passages=passages,
@@ -442,8 +446,11 @@ def says_nothing(reply: str, question: str) -> bool:
     return not re.search(r"\d", body) and len(content_words(body) - content_words(question)) < 2
 
 
-def section_under(heading: str, passage: str, max_chars: int = 500) -> tuple[str, str] | None:
-    """(heading line, the block of lines under it) when a line of the passage is that heading and text follows."""
+def section_under(heading: str, passage: str, max_chars: int = 500, question: str = "") -> tuple[str, str] | None:
+    """(heading line, the block of lines under it) when a line of the passage is that heading and text follows.
+
+    A block longer than ``max_chars`` gives its whole sentences closest to ``question`` (see ``closest_sentences``).
+    """
     want = content_words(heading)
     if not want:
         return None
@@ -461,8 +468,40 @@ def section_under(heading: str, passage: str, max_chars: int = 500) -> tuple[str
                 break
         text = " ".join(body)
         if len(content_words(text)) >= 3:
-            return line.strip().rstrip(" :"), text[:max_chars].rsplit(" ", 1)[0] if len(text) > max_chars else text
+            return line.strip().rstrip(" :"), closest_sentences(text, question, max_chars)
     return None
+
+
+def closest_sentences(text: str, question: str, max_chars: int) -> str:
+    """The run of whole sentences of ``text`` (at most ``max_chars``) sharing most words with ``question``; « […] »
+    marks what is left out. Text that fits is returned as it is.
+
+    Cutting at ``max_chars`` dropped the very end of a PDF section that held the answer: « … Lorsqu'un groupement
+    de communes urbaines et rurales est couvert par un même PLU(i), il est recommandé » (for « quel taux pour un
+    EPCI mixte ? »; the rate came in the next words). A run starts and ends on sentence boundaries, so a quote never
+    stops in mid-sentence; the earliest run wins a tie (sections open with their general rule).
+    """
+    if len(text) <= max_chars:
+        return text
+    sentences = split_sentences(text)  # a sentence ends before a capital: « cf. encadré » does not end one
+    want = content_words(question)
+    best: tuple[int, int, int] | None = None  # (score, -start, end) of the best run sentences[start:end]
+    for start in range(len(sentences)):
+        size, end = -1, start
+        while end < len(sentences) and size + 1 + len(sentences[end]) <= max_chars:
+            size += 1 + len(sentences[end])
+            end += 1
+        if end == start:  # one sentence longer than the limit: it alone, cut on a word
+            continue
+        score = len(want & content_words(" ".join(sentences[start:end])))
+        if best is None or (score, -start) > best[:2]:
+            best = (score, -start, end)
+    if best is None:
+        cut = text[:max_chars].rsplit(" ", 1)[0]
+        return f"{cut} […]"
+    start, end = -best[1], best[2]
+    run = " ".join(sentences[start:end])
+    return ("[…] " if start else "") + run + (" […]" if end < len(sentences) else "")
 
 
 def _as_data(text: str) -> str:

@@ -213,6 +213,39 @@ def test_a_reply_naming_a_heading_gives_what_is_written_under_it():
     assert any("rubrique" in f for f in answer.flags)
 
 
+def test_a_long_section_named_by_the_reply_is_quoted_in_whole_sentences_closest_to_the_question():
+    # Real PDF page (the ERC guide, p. 13). Seen with the 1.5B model: « 2.3.2. Majoration urbain-rural [1]. »; the
+    # block under that heading is 620 characters and used to be cut at 500, in the middle of the sentence that
+    # gives the rate for mixed groupings: « … il est recommandé ».
+    from assistant.ingest import chunk_document, parse_file
+    from assistant.config import shared_dir
+
+    guide = (shared_dir() / "corpus" / "MTES-MCT__Docurba"
+             / "guide_erc_impermeabilisation_sols_documents_urbanisme_2024.pdf")
+    [chunk] = [c for c in chunk_document(parse_file(guide), "Dinan") if c.page == 13 and "Majoration urbain" in c.text]
+    question = "Notre EPCI regroupe des communes urbaines et rurales : quel taux de compensation appliquer ?"
+    answer = _answerer(FakeChat(["2.3.2. Majoration urbain-rural [1]."]), passages=(Passage(chunk=chunk, score=1.0),)
+                       ).ask(question)
+    assert answer.answer.startswith("2.3.2. Majoration urbain-rural : « […] ")
+    assert "un taux de compensation unique à l’échelle du groupement de communes de 150 %" in answer.answer
+    assert answer.answer.endswith("espaces ruraux du territoire. » [1]")  # whole sentences, never a cut one
+    [citation] = answer.citations
+    assert citation.page == 13 and "150 %" in citation.quote
+    assert " ".join(citation.quote.split()) in " ".join(chunk.text.split())
+
+
+def test_closest_sentences_keeps_text_that_fits_and_marks_what_is_left_out():
+    from assistant.answer import closest_sentences
+
+    text = "Le comité se réunit deux fois par an. Il valide le budget. Les élus référents y siègent avec les agents."
+    assert closest_sentences(text, "Qui siège au comité ?", 200) == text
+    assert closest_sentences(text, "Qui siège parmi les élus ?", 60) == "[…] Les élus référents y siègent avec les agents."
+    assert closest_sentences(text, "Quand se réunit le comité ?", 60) == (
+        "Le comité se réunit deux fois par an. Il valide le budget. […]")
+    # One sentence longer than the limit: cut on a word, and said.
+    assert closest_sentences("mot " * 40, "mot", 50).endswith(" […]")
+
+
 def test_a_reply_of_a_few_words_that_is_no_heading_gives_the_closest_extract():
     for reply in ("5.3.2.1 [1].", "Dinan Agglomération [1]."):
         answer = _answerer(FakeChat([reply])).ask("Que vise la stratégie de tourisme durable ?")
