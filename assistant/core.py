@@ -241,10 +241,10 @@ class Assistant:
             min_dense_score=self.settings.retrieval.min_dense_score,
             # Small model: 4 passages rather than 3, for the same prompt length (measured on dev.jsonl, same replies
             # replayed: the gold passage is shown more often, citation_hit 26 → 27/39 and answered_covered 37 → 39/39);
-            # the best one as its 900 characters closest to the question (a passage is at most 1,200) and the next
-            # three as 300-character windows rather than 4 × 450: the answer often comes a few lines after the
-            # sentence that matches the question, past a 450-character window (on dev.jsonl the gold quote is
-            # visible for 31 questions instead of 26, none lost). A remote model reads more, and longer, passages.
+            # the best one whole (a passage is at most ≈ 900 characters) and the next three as 300-character
+            # windows rather than 4 × 450: the answer often comes a few lines after the sentence that matches the
+            # question, past a 450-character window (on dev.jsonl the gold quote is visible for 31 questions instead
+            # of 26, none lost). A remote model reads more, and longer, passages.
             max_passages=4 if small else max(self.settings.retrieval.k, 6),
             passage_chars=(900, 300) if small else 1500, prompts_dir=self.settings.prompts_dir,
             absent_terms=lambda q: self.absent_terms(q, project))

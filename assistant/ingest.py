@@ -283,8 +283,7 @@ def parse_file(path: str | Path, limits: IngestLimits | None = None) -> ParsedDo
 # -------------------------------------------------------------------------------------------------- chunking
 
 # Bump when reading or chunking changes what a file gives: indexed files are then re-read on the next ingestion.
-PIPELINE_VERSION = 5  # 3: Markdown comments dropped; 4: front-matter lists left out, empty sections said;
-#                       5: passages of up to 1,200 characters instead of 900
+PIPELINE_VERSION = 4  # 3: Markdown comments dropped; 4: front-matter lists left out, empty sections said
 SECTION_PACK_CHARS = 700
 SECTION_ALONE_CHARS = 250
 _LABEL_CHARS = 160
@@ -328,15 +327,6 @@ def pack_sections(pages: list[Page], max_chars: int = SECTION_PACK_CHARS,
     return packed
 
 
-# Passage size, calibrated on dev.jsonl (bench/README.md, session 11): with 1,200 characters a passage holds the
-# sentence that answers along with the lines that say what it is about, which 900 often split apart (« il manque une
-# fiche SOBRIETE » at the end of a page about another sheet; a budget line under « Moyens financiers »). Measured with
-# the method, recall@1 / recall@5 / MRR: 900 → 0.667 / 0.872 / 0.753, 1,000 → 0.615 / 0.897 / 0.726, 1,100 → 0.615 /
-# 0.897 / 0.722, 1,200 → 0.692 / 0.923 / 0.776, 1,400 → 0.667 / 0.872 / 0.748; smaller (500, 600) was worse.
-CHUNK_CHARS = 1200
-CHUNK_OVERLAP = 160
-# A table's passages stay small: a longer run of rows is one more commune's line for every lexical match to dilute.
-CSV_CHUNK_CHARS = 900
 SEPARATORS = ["\n\n", "\n", ". ", " ", ""]
 MIN_CHUNK_CHARS = 20
 
@@ -397,13 +387,11 @@ def chunk_document(
     doc: ParsedDocument,
     project: str,
     *,
-    chunk_chars: int = CHUNK_CHARS,
-    overlap: int = CHUNK_OVERLAP,
+    chunk_chars: int = 900,
+    overlap: int = 120,
     ingested_at: str | None = None,
 ) -> list[Chunk]:
-    """Split each page on its own (chunks never cross pages); ``page.text[start:end] == chunk.text``.
-
-    CSV files keep passages of at most ``CSV_CHUNK_CHARS`` (whole rows), whatever ``chunk_chars``."""
+    """Split each page on its own (chunks never cross pages); ``page.text[start:end] == chunk.text``."""
     if chunk_chars <= 0 or not 0 <= overlap < chunk_chars:
         raise ValueError(f"chunk_chars={chunk_chars} and overlap={overlap}: need 0 <= overlap < chunk_chars")
     ingested_at = ingested_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -418,7 +406,7 @@ def chunk_document(
         if not page.text.strip():
             continue
         if doc.doc_type == "csv":
-            spans = _row_spans(page.text, min(chunk_chars, CSV_CHUNK_CHARS))
+            spans = _row_spans(page.text, chunk_chars)
         else:
             spans = _splitter_spans(splitter, page.text)
         for start, end in spans:
