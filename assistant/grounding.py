@@ -46,6 +46,18 @@ def _paragraphs(text: str) -> str:
     return re.sub(r" ?\n(?!\n) ?(?<!\n\n)", " ", re.sub(r"\n\s*\n\s*", "\n\n", text))
 
 
+def is_title_line(text: str) -> bool:
+    """A title or heading rather than a sentence: most of its words capitalised, no closing punctuation.
+
+    « REGLEMENT DU LABEL Economie Circulaire du programme Territoire Engagé Transition Ecologique » shares the words of
+    « Quelles collectivités peuvent candidater au label Économie circulaire ? » and answers nothing: quoted as the
+    closest extract, it stood where the page's next sentence (« Les collectivités candidates sont … ») answers."""
+    words = _WORD.findall(text)
+    if len(words) < 3 or text.rstrip(" »\"").endswith((".", "!", "?", ";")):
+        return False
+    return sum(w[0].isupper() for w in words) / len(words) >= 0.7
+
+
 def best_quote(sentence: str, passage: str, max_chars: int = 220, *, answers_only: bool = False, skip: str = ""
                ) -> tuple[str, float]:
     """The passage sentence sharing most content words with ``sentence``, and that share (0–1).
@@ -58,7 +70,7 @@ def best_quote(sentence: str, passage: str, max_chars: int = 220, *, answers_onl
     skipped = normalise(skip).lower() if skip.strip() else None
     # Whitespace collapsed only: the quote shown to users keeps the document's own characters (’, «, ligatures…).
     for cand in split_sentences(_paragraphs(passage)):
-        if answers_only and cand.rstrip(" »\"").endswith("?"):
+        if answers_only and (cand.rstrip(" »\"").endswith("?") or is_title_line(cand)):
             continue
         if skipped and skipped in normalise(cand).lower():
             continue

@@ -205,3 +205,25 @@ def test_a_figure_is_related_to_a_noun_by_its_sentence():
     text = "Le label a 4 niveaux. Chaque action rapporte des points selon son avancement."
     assert not sentence_relates(text, "points", {"4"})  # the 4 and the points are in different sentences
     assert sentence_relates("Elle gagnait 15 000 habitants ; elle en perd 51 000 par an.", "habitants", {"51000"})
+
+
+def test_the_closest_extract_is_never_a_title_line():
+    # Real PDF (the ECi label rules, p. 1): its title shares « label », « économie », « circulaire » with the question
+    # and was quoted as the closest extract; a sentence of the page is quoted instead.
+    from assistant.config import shared_dir
+    from assistant.grounding import best_quote, is_title_line
+    from assistant.ingest import chunk_document, parse_file
+
+    pdf = shared_dir() / "corpus" / "incubateur-ademe__territoires-en-transitions" / "ECi_Reglement_label.pdf"
+    first = next(c for c in chunk_document(parse_file(pdf), "p") if c.page == 1)
+    assert first.text.startswith("REGLEMENT DU LABEL Economie Circulaire")
+    question = "Quelles collectivités peuvent candidater au label Économie circulaire ?"
+    quote, share = best_quote(question, first.text, answers_only=True)
+    assert share > 0 and not quote.upper().startswith("REGLEMENT") and quote.endswith(".")
+    assert "collectivités candidates" in quote and quote_in_passage(quote, first.text)
+    # Without answers_only (checking a citation), a title stays a candidate.
+    assert best_quote("règlement du label économie circulaire", first.text)[0].startswith("REGLEMENT")
+    assert is_title_line("REGLEMENT DU LABEL Economie Circulaire du programme Territoire Engagé Transition Ecologique")
+    for sentence in ("Le Conseil de Développement de Dinan Agglomération a fait parvenir",
+                     "Indicateurs de suivi", "Les Côtes d'Armor Comptent 4 EPCI."):
+        assert not is_title_line(sentence)
