@@ -491,7 +491,7 @@ def closest_sentences(text: str, question: str, max_chars: int) -> str:
         while end < len(sentences) and size + 1 + len(sentences[end]) <= max_chars:
             size += 1 + len(sentences[end])
             end += 1
-        if end == start:  # one sentence longer than the limit: it alone, cut on a word
+        if end == start:  # a sentence longer than the limit starts no run (if none fits, the text is cut below)
             continue
         score = len(want & content_words(" ".join(sentences[start:end])))
         if best is None or (score, -start) > best[:2]:
