@@ -96,6 +96,13 @@ def trim_passage(text: str, question: str, max_chars: int) -> str:
     return " ".join(sentences[best:])[:max_chars]
 
 
+def reading(passages: list[Passage], question: str, passage_chars: tuple[int, ...]) -> list[str]:
+    """What the model reads of each passage, in rank order: the window of ``passage_chars[rank - 1]`` characters
+    closest to the question (the last length repeats for the following ranks). Also measured by ``eval``."""
+    return [trim_passage(p.chunk.text, question, passage_chars[min(i, len(passage_chars)) - 1])
+            for i, p in enumerate(passages, 1)]
+
+
 class Answerer:
     def __init__(self, chat: ChatModel, search: SearchFn, *, min_dense_score: float, max_passages: int,
                  passage_chars: int | tuple[int, ...], prompts_dir: Path = prompts.DEFAULT_DIR, history_turns: int = 3,
@@ -128,10 +135,6 @@ class Answerer:
             return f"{history[-1].question} {question}"
         return rewritten
 
-    def chars_at(self, rank: int) -> int:
-        """How much of the passage ranked ``rank`` (from 1) the model reads."""
-        return self.passage_chars[min(rank, len(self.passage_chars)) - 1]
-
     # -- answering --------------------------------------------------------------------------------
     def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Event]:
         t0 = time.perf_counter()
@@ -155,9 +158,9 @@ class Answerer:
         # The best passage, [1], is shown last, right before the question: the embedded 1.5B model leans on the
         # passage nearest the question (on dev.jsonl, 3 wrong citations of questions whose right passage ranked
         # first came from a later passage; shown last, 2 of them became right).
-        numbered = "\n\n".join(
-            f"[{i}] ({p.label})\n{_as_data(trim_passage(p.chunk.text, standalone, self.chars_at(i)))}"
-            for i, p in reversed(list(enumerate(passages, 1))))
+        read = reading(passages, standalone, self.passage_chars)
+        numbered = "\n\n".join(f"[{i}] ({p.label})\n{_as_data(read[i - 1])}"
+                                 for i, p in reversed(list(enumerate(passages, 1))))
         # A closed question (« peut-il… ? ») was answered NON_COUVERT by the 1.5B model even with the answer in
         # the first passage: it is told what form the answer takes. Only there, so other prompts stay as they are.
         asked = standalone + (f"\n{prompts.render('answer_closed', self.prompts_dir)}"

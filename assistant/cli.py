@@ -281,6 +281,8 @@ def eval_(
     typer.echo(f"Questions : {s['questions']} ({s['n']} couvertes, {s['uncovered']} non couvertes)")
     typer.echo(f"recall@1 = {v(s['recall@1'])}   recall@{k} = {v(s[f'recall@{k}'])}   MRR = {v(s['mrr'])}   "
                f"(recherche : {s['median_search_ms']} ms médian)")
+    typer.echo(f"Citation attendue lue par le modèle (passages et fenêtres qu'il reçoit) : {v(s['quote_read'])} "
+               f"({s['quote_read_count']})")
     typer.echo(f"Seuil de couverture {rule['threshold']} : {v(rule['answered_covered'])} des questions couvertes "
                f"passent, {v(rule['refusal_uncovered'])} des non couvertes sont écartées (seuil suggéré : "
                f"{v(s['suggested_min_dense_score'])})")

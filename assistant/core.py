@@ -234,19 +234,26 @@ class Assistant:
                    for p in targets]
         return merge(results, k or r.k)
 
+    def reading_plan(self) -> tuple[int, tuple[int, ...]]:
+        """How many passages the chat model reads, and how many characters of each (by rank, the last repeats).
+
+        Small model: 4 passages rather than 3, for the same prompt length (measured on dev.jsonl, same replies
+        replayed: the gold passage is shown more often, citation_hit 26 → 27/39 and answered_covered 37 → 39/39);
+        the best one whole (a passage is at most ≈ 900 characters) and the next three as 300-character windows
+        rather than 4 × 450: the answer often comes a few lines after the sentence that matches the question, past
+        a 450-character window (on dev.jsonl the gold quote is visible for 31 questions instead of 26, none lost;
+        ``eval`` reports this count as quote_read). A remote model reads more, and longer, passages.
+        """
+        if self.settings.llm.provider == "embedded":
+            return 4, (900, 300)
+        return max(self.settings.retrieval.k, 6), (1500,)
+
     def answerer(self, project: str | None) -> Answerer:
-        small = self.settings.llm.provider == "embedded"
+        max_passages, passage_chars = self.reading_plan()
         return Answerer(
             self.chat, lambda q: self.search(q, project),
             min_dense_score=self.settings.retrieval.min_dense_score,
-            # Small model: 4 passages rather than 3, for the same prompt length (measured on dev.jsonl, same replies
-            # replayed: the gold passage is shown more often, citation_hit 26 → 27/39 and answered_covered 37 → 39/39);
-            # the best one whole (a passage is at most ≈ 900 characters) and the next three as 300-character
-            # windows rather than 4 × 450: the answer often comes a few lines after the sentence that matches the
-            # question, past a 450-character window (on dev.jsonl the gold quote is visible for 31 questions instead
-            # of 26, none lost). A remote model reads more, and longer, passages.
-            max_passages=4 if small else max(self.settings.retrieval.k, 6),
-            passage_chars=(900, 300) if small else 1500, prompts_dir=self.settings.prompts_dir,
+            max_passages=max_passages, passage_chars=passage_chars, prompts_dir=self.settings.prompts_dir,
             absent_terms=lambda q: self.absent_terms(q, project))
 
     def absent_terms(self, question: str, project: str | None) -> list[str]:

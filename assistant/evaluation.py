@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError
+from .answer import reading
 from .grounding import NOT_COVERED
 from .schemas import Answer, Chunk, Passage
 
@@ -62,6 +63,10 @@ class QuestionResult:
     best_lexical: float = 0.0
     search_ms: float = 0.0
     top: list[str] = field(default_factory=list)  # labels of the retrieved passages, for reading the report
+    # Rank of the first passage whose part read by the chat model holds the quote (None: the model never sees it):
+    # an answer can only cite what it was shown, and this needs no model to measure.
+    read_rank: int | None = None
+    quoted: bool = False  # the question file gives a quote (read_rank is measured)
     # Filled only with answers:
     answered: bool | None = None  # the assistant answered (did not say "not covered")
     citation_hit: bool | None = None
@@ -138,6 +143,20 @@ def first_hit_rank(question: Question, passages: Iterable[Passage]) -> int | Non
     return None
 
 
+def first_read_rank(question: Question, passages: Iterable[Passage], read: list[str]) -> int | None:
+    """Rank of the first passage from the gold file (and page) whose read part ``read[rank - 1]`` holds at least
+    60 % of the quote's words; None without a quote, or when no part read holds it."""
+    if not question.covered or not question.quote:
+        return None
+    for rank, (passage, text) in enumerate(zip(passages, read), 1):
+        chunk = passage.chunk
+        if chunk.file != question.file_name or (question.page is not None and chunk.page != question.page):
+            continue
+        if quote_share(question.quote, text) >= QUOTE_WORD_SHARE:
+            return rank
+    return None
+
+
 def citation_hit(question: Question, answer: Answer) -> bool:
     """The answer cites the gold file and page (for files without pages: a cited passage that is a hit)."""
     for c in answer.citations:
@@ -164,6 +183,14 @@ def retrieval_metrics(ranks: list[int | None], k: int) -> dict:
             "recall@1": round(sum(r == 1 for r in ranks) / n, 3),
             f"recall@{k}": round(sum(r is not None and r <= k for r in ranks) / n, 3),
             "mrr": round(sum(1 / r for r in ranks if r is not None and r <= k) / n, 3)}
+
+
+def quote_read(results: list[QuestionResult]) -> dict:
+    """Share of the answerable questions with a quote whose quote the chat model reads (passages and windows of
+    ``Assistant.reading_plan``): the ceiling of citation_hit that retrieval and windows leave."""
+    quoted = [r for r in results if r.covered and r.quoted]
+    return {"quote_read": _share(sum(r.read_rank is not None for r in quoted), len(quoted)),
+            "quote_read_count": f"{sum(r.read_rank is not None for r in quoted)}/{len(quoted)}"}
 
 
 def coverage_rates(results: list[QuestionResult], threshold: float) -> dict:
@@ -226,6 +253,16 @@ def evaluate_question(assistant: Assistant, q: Question, project: str, *, k: int
                          rank=first_hit_rank(q, result.passages) if q.covered else None,
                          best_dense=round(result.best_dense, 4), best_lexical=round(result.best_lexical, 3),
                          search_ms=round(search_ms, 1), top=[p.label for p in result.passages])
+    if q.covered and q.quote:
+        out.quoted = True
+        max_passages, chars = assistant.reading_plan()
+        # The passages of the answer path, which searches the method too with the configured k: this search's
+        # first ones when it was the same, else one more search.
+        limit = min(max_passages, assistant.settings.retrieval.k)
+        if not include_knowledge or k < limit:
+            result = assistant.search(q.question, project)
+        shown_passages = result.passages[:limit]
+        out.read_rank = first_read_rank(q, shown_passages, reading(shown_passages, q.question, chars))
     if answers:
         answer = assistant.ask(q.question, project)
         out.answered = answer.covered
@@ -260,6 +297,7 @@ def summarize(results: list[QuestionResult], k: int, min_dense_score: float, ans
     summary = {"questions": len(results), "uncovered": sum(not r.covered for r in results),
                **retrieval_metrics([r.rank for r in results if r.covered], k),
                "median_search_ms": round(statistics.median(r.search_ms for r in results), 1) if results else None,
+        **quote_read(results),
                "coverage_rule": coverage_rates(results, min_dense_score),
                "suggested_min_dense_score": suggest_threshold(results)}
     if answers:
@@ -294,13 +332,15 @@ def report_markdown(report: EvalReport) -> str:
            f"Questions : {report.questions_file} ({s['questions']} dont {s['uncovered']} non couvertes)", "",
            "| mesure | valeur |", "|---|---|",
            f"| recall@1 | {shown(s['recall@1'])} |", f"| recall@{k} | {shown(s[f'recall@{k}'])} |",
-           f"| MRR | {shown(s['mrr'])} |"]
+           f"| MRR | {shown(s['mrr'])} |",
+           f"| citation attendue lue par le modèle (quote_read) | {shown(s['quote_read'])} ({s['quote_read_count']}) |"]
     for key, value in s.get("answers", {}).items():
         out.append(f"| {key} | {shown(value)} |")
-    out += ["", "| id | couverte | rang | meilleur cosinus | répondu | citation juste | passages |",
-            "|---|---|---|---|---|---|---|"]
+    out += ["", "| id | couverte | rang | lue au rang | meilleur cosinus | répondu | citation juste | passages |",
+            "|---|---|---|---|---|---|---|---|"]
     for r in report.results:
-        out.append(f"| {r.id} | {'oui' if r.covered else 'non'} | {r.rank or '—'} | {r.best_dense:.3f} | "
+        out.append(f"| {r.id} | {'oui' if r.covered else 'non'} | {r.rank or '—'} | {r.read_rank or '—'} | "
+                   f"{r.best_dense:.3f} | "
                    f"{_yes_no(r.answered)} | {_yes_no(r.citation_hit)} | {'; '.join(r.top[:3])} |")
     return "\n".join(out) + "\n"
 

@@ -15,8 +15,9 @@ from assistant import cli
 from assistant.config import Settings
 from assistant.core import Assistant
 from assistant.errors import InputError
-from assistant.evaluation import (Question, QuestionResult, citation_hit, evaluate, is_hit, load_questions,
-                                  quote_share, retrieval_metrics, suggest_threshold, write_report)
+from assistant.answer import reading
+from assistant.evaluation import (Question, QuestionResult, citation_hit, evaluate, first_read_rank, is_hit,
+                                  load_questions, quote_share, retrieval_metrics, suggest_threshold, write_report)
 from assistant.llm import FakeChat
 from assistant.schemas import Answer, Chunk, Citation, Passage
 
@@ -95,6 +96,20 @@ def test_citation_hit_for_sections_uses_the_cited_passage():
     assert not citation_hit(q, Answer(answer="a", citations=[cite(other)], passages=[good, other]))
 
 
+def test_read_rank_needs_the_quote_inside_the_window_the_model_reads():
+    q = Question(**QUESTIONS[0])  # gold: avis-codev p. 4, « il manque une fiche SOBRIETE »
+    text = ("Le Conseil de développement de Dinan Agglomération a lu le PCAET et chaque fiche action. "
+            + "Les budgets restent faibles et les délais sont flous. " * 4 + "Enfin, il manque une fiche SOBRIETE.")
+    late = Passage(chunk=_chunk("avis-codev_pcaet_dinan_2022.pdf", 4, text), score=1)
+    other_page = Passage(chunk=_chunk("avis-codev_pcaet_dinan_2022.pdf", 3, "il manque une fiche SOBRIETE"), score=1)
+    passages = [other_page, late]
+    # Read whole, the quote of rank 2 is seen; cut to 120 characters, it is not: the window closest to the question
+    # is the first sentence (« Conseil de développement de Dinan Agglomération … PCAET … fiche action »).
+    assert first_read_rank(q, passages, reading(passages, q.question, (900,))) == 2
+    assert first_read_rank(q, passages, reading(passages, q.question, (900, 120))) is None
+    assert first_read_rank(Question(**QUESTIONS[4]), passages, [p.chunk.text for p in passages]) is None
+
+
 def _fake_reply(messages) -> str:
     """Answers from passage [1] like a well-behaved model; refuses the tourism-nights question; one bad number."""
     user = messages[-1]["content"]
@@ -138,6 +153,18 @@ def test_retrieval_ranks_on_real_documents(indexed, tmp_path):
     assert s["n"] == 4 and s["uncovered"] == 1 and s["recall@5"] == len(found) / 4
     assert s["mrr"] == round(sum(1 / r for r in found) / 4, 3)
     assert s["recall@1"] == sum(r == 1 for r in found) / 4
+    # What the chat model reads: never a passage before the first hit, never beyond the passages it is given, and
+    # each read part re-checked here holds the quote.
+    max_passages, chars = assistant.reading_plan()
+    read = {r.id: r.read_rank for r in report.results}
+    assert read["q-wrong-page"] is None and read["q-uncovered"] is None and read["q-label"] is not None, read
+    for r in report.results:
+        if r.read_rank:
+            q = Question(**next(q for q in QUESTIONS if q["id"] == r.id))
+            passages = assistant.search(q.question, "Dinan").passages[:max_passages]
+            assert r.rank <= r.read_rank <= max_passages
+            assert quote_share(q.quote, reading(passages, q.question, chars)[r.read_rank - 1]) >= 0.6
+    assert s["quote_read_count"] == f"{sum(v is not None for v in read.values())}/4"
     assert "answers" not in s
     lines = write_report(report, tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0])["summary"]["recall@5"] == s["recall@5"]
