@@ -12,9 +12,7 @@ import unicodedata
 from collections.abc import Callable
 
 import bm25s
-import numpy as np
 import Stemmer
-from bm25s.scoring import _score_idf_lucene
 from bm25s.stopwords import STOPWORDS_FRENCH
 
 from .ingest import search_text
@@ -64,6 +62,7 @@ class LexicalIndex:
             return []
         mask = None
         if files is not None:
+            import numpy as np
             mask = np.array([f in files for f in self.files], dtype=float)
         docs, scores = self._retriever.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False,
                                                 weight_mask=mask)
@@ -79,32 +78,6 @@ class LexicalIndex:
             return {cid: 0.0 for cid in wanted}
         every = self._retriever.get_scores(tokens)
         return {cid: float(every[self._position[cid]]) for cid in wanted}
-
-
-    def within_groups(self, query: str, groups: list[list[str]]) -> dict[str, float]:
-        """BM25 of the chunks of each group (one file's candidates, say) with each query term weighted by its IDF
-        inside its group instead of over the project: bm25s's score of each term, divided by the project-wide IDF
-        and multiplied by the group's, so that term saturation and length normalisation stay bm25s's own."""
-        out = {cid: 0.0 for group in groups for cid in group if cid in self._position}
-        terms = {t for t in tokenize([query], ids=False)[0] if t in self._retriever.vocab_dict}
-        rows = [[self._position[cid] for cid in group if cid in self._position] for group in groups]
-        for term in sorted(terms):
-            column = self._retriever.get_scores([term])  # one term: its IDF times its saturated frequency
-            everywhere = _idf(int(np.count_nonzero(column)), len(self.ids))
-            for group_rows in rows:
-                if not group_rows or not everywhere:
-                    continue
-                part = column[group_rows]
-                inside = _idf(int(np.count_nonzero(part)), len(group_rows))
-                for row, value in zip(group_rows, part):
-                    if value:
-                        out[self.ids[row]] += float(value) / everywhere * inside
-        return out
-
-
-def _idf(df: int, n: int) -> float:
-    # bm25s's default ("lucene") inverse document frequency, the one its index applied.
-    return _score_idf_lucene(df, N=n) if df else 0.0
 
 
 def _index_text(chunk: Chunk, title: str | None = None) -> str:

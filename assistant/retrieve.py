@@ -5,8 +5,7 @@ Why this fusion (measured with ``bench/calibrate_retrieval.py`` on ``../shared/e
 as the territory's best, whatever their similarities, so the method took about half of the five slots; and RRF
 throws away how much better the first candidate is than the next, which is what BM25 knows about names,
 acronyms and numbers. Here both engines' scores are standardised (z-scores) over the candidates of every searched
-project together, then mixed with the configured weights. Last, inside each file, its passages below its lead are
-ordered with the file's own word statistics (``within_file_order``).
+project together, then mixed with the configured weights.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from .dense import DenseCache
 from .docstore import DocStore
 from .embeddings import Embedder
-from .lexical import LexicalCache, LexicalIndex
+from .lexical import LexicalCache
 from .schemas import Chunk, Passage
 from .store import VectorStore
 
@@ -36,8 +35,6 @@ class SearchResult:
     lexical: Scored = field(default_factory=list, repr=False)
     chunks: dict[str, Chunk] = field(default_factory=dict, repr=False)
     weights: tuple[float, float] = (1.0, 1.0)
-    query: str = ""  # the searched text, for ordering passages inside each file (``within_file_order``)
-    indexes: dict[str, LexicalIndex] = field(default_factory=dict, repr=False)  # project → its BM25 index
 
 
 def fuse(dense: Scored, lexical: Scored, dense_weight: float, lexical_weight: float
@@ -114,8 +111,7 @@ def search_project(query: str, project: str, *, docstore: DocStore, vectors: Vec
     lex = [(cid, s) for cid, s in lex if cid in chunks]
     result = SearchResult(passages=[], best_dense=max((s for _, s in dense), default=0.0),
                           best_lexical=lex[0][1] if lex else 0.0, per_project={project: 0.0}, dense=dense,
-                          lexical=lex, chunks=chunks, weights=(dense_weight, lexical_weight), query=query,
-                          indexes={project: index})
+                          lexical=lex, chunks=chunks, weights=(dense_weight, lexical_weight))
     result.per_project[project] = result.best_dense
     result.passages = _passages(result)
     return result
@@ -157,56 +153,6 @@ def _passages(result: SearchResult) -> list[Passage]:
             for cid, score, dr, lr in scored]
 
 
-# Inside one document, BM25 with corpus-wide statistics weighs most the words that single the document out (« Conseil
-# de développement », « Bel Air »): they are on all its passages and cannot tell them apart, while the words that
-# can (« manque », « obligation ») weigh little. On dev.jsonl the five questions missed at rank 5 all had the right
-# file first and the wrong passage of it. So a file that holds several of the first k slots gives the last of them
-# to the passage its own statistics prefer: BM25 with the file's IDF over its candidates, z-scored among them, plus
-# a little of the embeddings' similarity; its other slots keep the fusion's choices. Measured (bench/README.md):
-# recall@5 0.872 → 0.923 and MRR 0.753 → 0.763 with the method, the same at weights 0.1–0.2. Re-ordering all the
-# file's slots below its lead gave MRR 0.774 but changed the passages the chat model reads for 26 of 42 questions,
-# and the 1.5B model's citations fell from 0.821 to 0.769; one slot changes them for 3, none for the worse.
-WITHIN_FILE_DENSE_WEIGHT = 0.2
-
-
-def within_file_order(passages: list[Passage], query: str, dense: dict[str, float],
-                      indexes: dict[str, LexicalIndex], k: int) -> list[Passage]:
-    """The fusion's order, except one slot per file: a file holding m ≥ 2 of the first ``k`` slots fills its m-th
-    with the passage that its own word statistics rank first among its candidates not placed above (``indexes``:
-    each project's BM25 index, which scores a file's candidates with the file's IDF). Scores stay the slots'."""
-    groups: dict[tuple[str, str], list[Passage]] = {}
-    for p in passages:
-        groups.setdefault((p.chunk.project, p.chunk.file), []).append(p)
-    in_top: dict[tuple[str, str], int] = {}
-    for p in passages[:k]:
-        key = (p.chunk.project, p.chunk.file)
-        in_top[key] = in_top.get(key, 0) + 1
-    # A file with one slot keeps it; one whose candidates are all placed has nothing to choose from.
-    active = [key for key, group in groups.items()
-              if in_top.get(key, 0) >= 2 and len(group) > in_top[key] and key[0] in indexes]
-    words = lexical_query(query)
-    local: dict[str, float] = {}
-    for project in {key[0] for key in active}:
-        local |= indexes[project].within_groups(
-            words, [[p.chunk.id for p in groups[key]] for key in active if key[0] == project])
-    lowest = min(dense.values(), default=0.0)
-    queues = {key: list(group) for key, group in groups.items()}
-    for key in active:
-        group = groups[key]
-        ids = [p.chunk.id for p in group]
-        d_z, _ = _zscores([(cid, dense.get(cid, lowest)) for cid in ids], floor=0.0)
-        l_z, _ = _zscores([(cid, local.get(cid, 0.0)) for cid in ids], floor=0.0)
-        w = WITHIN_FILE_DENSE_WEIGHT
-        placed, rest = group[:in_top[key] - 1], group[in_top[key] - 1:]
-        best = max(rest, key=lambda p: w * d_z[p.chunk.id] + (1 - w) * l_z[p.chunk.id])
-        queues[key] = placed + [best] + [p for p in rest if p is not best]
-    out = []
-    for slot in passages:
-        chosen = queues[(slot.chunk.project, slot.chunk.file)].pop(0)
-        out.append(chosen if chosen is slot else chosen.model_copy(update={"score": slot.score}))
-    return out
-
-
 def merge(results: list[SearchResult], k: int) -> SearchResult:
     """Fuse the candidates of several projects (e.g. the territory's documents and the method) on one scale."""
     merged = SearchResult(
@@ -215,10 +161,8 @@ def merge(results: list[SearchResult], k: int) -> SearchResult:
         per_project={p: s for r in results for p, s in r.per_project.items()},
         dense=[x for r in results for x in r.dense], lexical=[x for r in results for x in r.lexical],
         chunks={cid: c for r in results for cid, c in r.chunks.items()},
-        weights=results[0].weights if results else (1.0, 1.0), query=results[0].query if results else "",
-        indexes={p: i for r in results for p, i in r.indexes.items()})
-    passages = dedupe(_passages(merged) if len(results) != 1 else results[0].passages)
-    merged.passages = within_file_order(passages, merged.query, dict(merged.dense), merged.indexes, k)[:k]
+        weights=results[0].weights if results else (1.0, 1.0))
+    merged.passages = dedupe(_passages(merged) if len(results) != 1 else results[0].passages)[:k]
     return merged
 
 

@@ -199,7 +199,7 @@ def run_queries(root: Path) -> dict:
     from assistant.config import Settings
     from assistant.core import Assistant
     from assistant.evaluation import is_hit, load_questions
-    from assistant.retrieve import merge, search_project
+    from assistant.retrieve import search_project
 
     class Hit:  # what evaluation.is_hit reads from a LangChain Document
         def __init__(self, doc) -> None:
@@ -221,11 +221,10 @@ def run_queries(root: Path) -> dict:
         return [Hit(d) for d in base.similarity_search(text, k=K)]
 
     def search_ours_no_embedding(text, vec):
-        # merge: what Assistant.search does after the engines (duplicates out, order inside each file), for one project
-        return merge([search_project(text, "bench", docstore=ours.docstore, vectors=ours.vectors,
-                                     lexical=ours._lexical, embedder=ours.embedder, candidates=r.candidates,
-                                     dense_weight=r.dense_weight, lexical_weight=r.lexical_weight, query_vector=vec,
-                                     in_memory=ours._dense)], K)
+        return search_project(text, "bench", docstore=ours.docstore, vectors=ours.vectors, lexical=ours._lexical,
+                              embedder=ours.embedder, candidates=r.candidates, dense_weight=r.dense_weight,
+                              lexical_weight=r.lexical_weight, query_vector=vec,
+                              in_memory=ours._dense)
 
     vectors = [ours.embedder.embed_query(q.question) for q in questions]
     raw_ours, raw_base = ours.vectors._collection("bench"), base._collection

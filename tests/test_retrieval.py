@@ -11,10 +11,8 @@ from assistant.config import Settings
 from assistant.core import Assistant
 from assistant.dense import DenseCache, DenseMatrix
 from assistant.embeddings import HashingEmbedder
-from assistant.lexical import LexicalIndex
 from assistant.llm import FakeChat
-from assistant.retrieve import fuse, is_table_of_contents, lexical_query, search_project, within_file_order
-from assistant.schemas import Chunk, Passage
+from assistant.retrieve import fuse, is_table_of_contents, lexical_query, search_project
 
 PROJECT = "Retrieval"
 
@@ -196,53 +194,3 @@ def _embedded_text(a: Assistant, chunk) -> str:
     from assistant.ingest import search_text
 
     return search_text(chunk, a.docstore.titles(PROJECT).get(chunk.file))
-
-
-def _passage(cid: str, file: str, text: str, score: float) -> Passage:
-    chunk = Chunk(id=cid, project=PROJECT, file=file, doc_type="md", section="Avis", start=0, end=len(text),
-                  text=text, content_hash="h", ingested_at="2026-01-01T00:00:00")
-    return Passage(chunk=chunk, score=score)
-
-
-def test_a_file_with_several_slots_gives_its_last_one_to_the_passage_its_own_words_prefer():
-    # Every passage of the opinion names the Conseil de développement and Dinan: corpus-wide BM25 likes them all, and
-    # the one that answers (« il manque une fiche ») came last. Inside the file only « manque » and « fiche » differ.
-    question = "Quelle fiche manque au plan climat selon le Conseil de développement de Dinan ?"
-    lead = _passage("a1", "avis.pdf", "Le Conseil de développement de Dinan rend son avis sur le plan climat.", 3.0)
-    budgets = _passage("a2", "avis.pdf", "Le Conseil de développement de Dinan juge les budgets du plan faibles.", 2.0)
-    missing = _passage("a3", "avis.pdf", "Pour le Conseil de développement de Dinan, il manque une fiche sobriété.",
-                       1.0)
-    other = [_passage("b1", "port.md", "Le port de Dinan accueille les bateaux.", 2.5),
-             _passage("b2", "port.md", "La Rance est navigable jusqu'à Dinan.", 1.5)]
-    ranked = [lead, other[0], budgets, other[1], missing]
-    dense = {p.chunk.id: 0.85 for p in ranked}  # equal similarities: only the file's own BM25 decides
-    index = {PROJECT: LexicalIndex([p.chunk for p in ranked])}  # the project's BM25 index (here, these passages)
-    got = within_file_order(ranked, question, dense, index, k=4)
-    assert [p.chunk.id for p in got] == ["a1", "b1", "a3", "b2", "a2"]  # the opinion's 2nd slot of the first 4
-    assert [p.score for p in got] == [3.0, 2.5, 2.0, 1.5, 1.0]  # each slot keeps its score: still sorted
-    ids = [p.chunk.id for p in ranked]
-    # One slot among the first k: the file keeps it; all its candidates among the first k: nothing to choose from.
-    assert [p.chunk.id for p in within_file_order(ranked, question, dense, index, k=2)] == ids
-    assert [p.chunk.id for p in within_file_order(ranked, question, dense, index, k=5)] == ids
-    # Where the file's words do not tell its passages apart (same words, same length), the embeddings decide.
-    delays = _passage("a3", "avis.pdf", "Le Conseil de développement de Dinan juge les délais flous.", 1.0)
-    budgets = _passage("a2", "avis.pdf", "Le Conseil de développement de Dinan juge les budgets faibles.", 2.0)
-    ranked = [lead, other[0], budgets, other[1], delays]
-    index = {PROJECT: LexicalIndex([p.chunk for p in ranked])}
-    vague = "Que dit le Conseil de développement de Dinan ?"
-    for closer, farther in (("a2", "a3"), ("a3", "a2")):
-        leaning = {**dense, closer: 0.86, farther: 0.85}
-        assert [p.chunk.id for p in within_file_order(ranked, vague, leaning, index, k=4)][2] == closer
-
-
-def test_bm25_inside_a_group_of_the_whole_project_is_plain_bm25(indexed):
-    # Weighting each term by its IDF inside the group changes nothing when the group is the whole project: the
-    # per-term re-weighting rests on bm25s's own scores, not on a formula of ours.
-    a = indexed
-    chunks = a.docstore.chunks(PROJECT)
-    index = a._lexical.get(PROJECT, a.docstore.revision(PROJECT), lambda: chunks, lambda: a.docstore.titles(PROJECT))
-    ids = [c.id for c in chunks]
-    question = "Les entreprises de Bel Air posent des panneaux sur le port de Dinan"
-    plain = index.scores(question, ids)
-    assert sum(v > 0 for v in plain.values()) >= 2
-    assert index.within_groups(question, [ids]) == pytest.approx(plain, rel=1e-4)
