@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError
 from .answer import reading
+from .errors import InputError
 from .grounding import NOT_COVERED
 from .schemas import Answer, Chunk, Passage
 
@@ -297,7 +297,7 @@ def summarize(results: list[QuestionResult], k: int, min_dense_score: float, ans
     summary = {"questions": len(results), "uncovered": sum(not r.covered for r in results),
                **retrieval_metrics([r.rank for r in results if r.covered], k),
                "median_search_ms": round(statistics.median(r.search_ms for r in results), 1) if results else None,
-        **quote_read(results),
+               **quote_read(results),
                "coverage_rule": coverage_rates(results, min_dense_score),
                "suggested_min_dense_score": suggest_threshold(results)}
     if answers:

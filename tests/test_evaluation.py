@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant import cli
+from assistant.answer import reading
 from assistant.config import Settings
 from assistant.core import Assistant
 from assistant.errors import InputError
-from assistant.answer import reading
 from assistant.evaluation import (Question, QuestionResult, citation_hit, evaluate, first_read_rank, is_hit,
                                   load_questions, quote_share, retrieval_metrics, suggest_threshold, write_report)
 from assistant.llm import FakeChat
